@@ -89,6 +89,10 @@ let package = Package(
             path: "tools/CrashWriter",
             swiftSettings: strict
         ),
+        // Writes/reads record batches for the kafka-python cross-check (tools/compat/records).
+        .executableTarget(
+            name: "runnel-records-interop", dependencies: ["RunnelRecords"], path: "tools/RecordsInterop",
+            swiftSettings: strict),
 
         // MARK: Tests
         .target(

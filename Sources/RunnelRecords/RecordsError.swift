@@ -21,6 +21,9 @@ public enum RecordsError: Error, Hashable, Sendable, CustomStringConvertible {
     case decompressedTooLarge(limit: Int)
     /// The compression library reported an error.
     case compressionFailed(codec: String, reason: String)
+    /// A record timestamp is outside the accepted window, or a client batch claims LOG_APPEND_TIME
+    /// (Kafka INVALID_TIMESTAMP). `recordIndex` is the record's position in the batch, nil for the batch itself.
+    case invalidTimestamp(recordIndex: Int?, reason: String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,8 @@ public enum RecordsError: Error, Hashable, Sendable, CustomStringConvertible {
         case let .countMismatch(declared, found): "record count mismatch: header says \(declared), found \(found)"
         case let .decompressedTooLarge(limit): "batch inflates past the \(limit)-byte limit"
         case let .compressionFailed(codec, reason): "\(codec) failed: \(reason)"
+        case let .invalidTimestamp(index?, reason): "invalid timestamp of record \(index): \(reason)"
+        case let .invalidTimestamp(nil, reason): "invalid timestamp: \(reason)"
         }
     }
 }
