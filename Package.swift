@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "RunnelStorage", targets: ["RunnelStorage"]),
         .library(name: "RunnelProtocol", targets: ["RunnelProtocol"]),
         .library(name: "RunnelBroker", targets: ["RunnelBroker"]),
+        .library(name: "RunnelClient", targets: ["RunnelClient"]),
         .executable(name: "runnel", targets: ["runnel"]),
     ],
     dependencies: [
@@ -69,10 +70,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "RunnelClient",
+            dependencies: [
+                "RunnelProtocol", "RunnelRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "runnel",
             dependencies: [
-                "RunnelBroker", "RunnelStorage", "RunnelRecords",
+                "RunnelBroker", "RunnelStorage", "RunnelRecords", "RunnelClient", "RunnelProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -123,6 +134,11 @@ let package = Package(
                 "RunnelProtocol",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RunnelClientTests",
+            dependencies: ["RunnelClient", "RunnelBroker", "RunnelProtocol", "RunnelRecords", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,1 @@
+// RunnelClient: a Kafka client on SwiftNIO (producer, consumer, admin).
