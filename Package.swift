@@ -105,6 +105,28 @@ let package = Package(
             name: "runnel-records-interop", dependencies: ["RunnelRecords"], path: "tools/RecordsInterop",
             swiftSettings: strict),
 
+        // MARK: Benchmarks (not tests: they print figures; tools/bench/run.sh runs them in release)
+        .executableTarget(
+            name: "runnel-bench-storage",
+            dependencies: [
+                "RunnelStorage", "RunnelRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StorageBenchmarks",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "runnel-bench-compaction",
+            dependencies: [
+                "RunnelStorage", "RunnelRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/CompactionBenchmark",
+            swiftSettings: strict
+        ),
+
         // MARK: Tests
         .target(
             name: "TestSupport",

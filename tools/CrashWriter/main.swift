@@ -1,8 +1,14 @@
 // runnel-crash-writer DIR COUNT
+// runnel-crash-writer compact DIR BYTES_PER_SECOND MAP_SLOTS
 //
-// Child process of the storage crash test: opens a LogManager on DIR with flush.messages=1, appends COUNT batches
-// to partition crash-0, and after each append + flush prints the acknowledged last offset on stdout (one line,
-// flushed immediately). The test SIGKILLs it mid-run and checks that every acknowledged offset survived.
+// Child process of the storage crash tests.
+// Append mode: opens a LogManager on DIR with flush.messages=1, appends COUNT batches to partition crash-0, and
+// after each append + flush prints the acknowledged last offset on stdout (one line, flushed immediately). The test
+// SIGKILLs it mid-run and checks that every acknowledged offset survived.
+// Compact mode: opens DIR (prepared by the test: a compacted topic in partition crash-0, written with
+// `CrashCompaction.config`), prints "ready", compacts crash-0 until clean with a key map of MAP_SLOTS entries and
+// I/O throttled to BYTES_PER_SECOND (so a kill lands mid-cleaning), then prints "done". The test SIGKILLs it at a
+// random moment, reopens the directory and checks that every record that must survive is there.
 import Logging
 import NIOCore
 import RunnelRecords
@@ -50,8 +56,11 @@ func makeBatch(count: Int, seed: Int, timestamp: Int64) -> ByteBuffer {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 5, arguments[1] == "compact", let rate = Double(arguments[3]), let slots = Int(arguments[4]) {
+    runCompaction(directory: arguments[2], bytesPerSecond: rate, slots: slots)
+}
 guard arguments.count == 3, let count = Int(arguments[2]), count >= 0 else {
-    FileHandleStderr.write("usage: runnel-crash-writer DIR COUNT\n")
+    FileHandleStderr.write("usage: runnel-crash-writer DIR COUNT | runnel-crash-writer compact DIR BYTES_PER_SECOND MAP_SLOTS\n")
     exit(2)
 }
 
@@ -86,4 +95,36 @@ do {
 } catch {
     FileHandleStderr.write("crash writer failed: \(error)\n")
     exit(1)
+}
+
+/// The compact mode (see the header comment). Never returns.
+func runCompaction(directory: String, bytesPerSecond: Double, slots: Int) -> Never {
+    // Must match `CrashCompaction.config` in Tests/RunnelStorageTests/CompactionCrashTests.swift.
+    var config = LogConfig()
+    config.segmentBytes = 4_096
+    config.segmentIndexBytes = 4_096
+    config.indexIntervalBytes = 256
+    config.retentionMs = -1
+    config.cleanupPolicy = .compact
+    config.minCleanableDirtyRatio = 0
+    var cleanerConfig = CleanerConfig()
+    cleanerConfig.dedupeBufferBytes = slots * KeyOffsetMap.bytesPerEntry
+    cleanerConfig.ioBufferBytes = 4_096
+    cleanerConfig.maxIoBytesPerSecond = bytesPerSecond
+    do {
+        let manager = try LogManager(
+            directory: directory, defaultConfig: config,
+            logger: Logger(label: "crash-compactor") { _ in SwiftLogNoOpLogHandler() })
+        let cleaner = LogCleaner(
+            manager: manager, config: cleanerConfig,
+            logger: Logger(label: "crash-compactor") { _ in SwiftLogNoOpLogHandler() })
+        writeText("ready\n", to: 1)
+        _ = try cleaner.clean(TopicPartition(topic: "crash", partition: 0), now: wallClockMs())
+        try manager.close()
+        writeText("done\n", to: 1)
+        exit(0)
+    } catch {
+        FileHandleStderr.write("crash compactor failed: \(error)\n")
+        exit(1)
+    }
 }

@@ -60,6 +60,16 @@ public final class SegmentFileHandle: Sendable {
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
+    /// Sets the last modification time to `ms` since the epoch (`futimens`): a cleaned segment keeps the mtime of
+    /// the last segment it replaces, as Kafka does, so mtime-based retention does not restart.
+    func setModificationTime(ms: Int64) throws(StorageError) {
+        var time = timespec()
+        time.tv_sec = time_t(ms / 1000)
+        time.tv_nsec = Int((ms % 1000) * 1_000_000)
+        let times = [time, time]  // access and modification
+        guard futimens(fileDescriptor, times) == 0 else { throw .io(operation: "futimens", path: path, errno: errno) }
+    }
+
     /// Reads up to `length` bytes at `position`; returns fewer only at end of file.
     /// - Throws: `StorageError.io(operation: "pread", ...)`.
     func read(at position: Int64, length: Int) throws(StorageError) -> ByteBuffer {

@@ -41,17 +41,22 @@ extension PartitionLog {
         }
         let limitOffset = min(maxOffset ?? endOffset, endOffset)
         var chunks: [ReadChunk] = []
+        var nextOffset = offset
         if offset < limitOffset {
             for view in views {
                 guard let found = try view.scanner.batch(containing: offset, from: view.startPosition) else { continue }
-                if let slice = try Self.slice(of: view, from: found, maxBytes: maxBytes, minOneBatch: minOneBatch,
-                                              limitOffset: limitOffset) {
+                if let (slice, next) = try Self.slice(
+                    of: view, from: found, maxBytes: maxBytes, minOneBatch: minOneBatch, limitOffset: limitOffset)
+                {
                     chunks.append(.file(slice))
+                    nextOffset = next
                 }
                 break
             }
         }
-        return LogReadResult(chunks: chunks, highWatermark: endOffset, logStartOffset: startOffset, logEndOffset: endOffset)
+        return LogReadResult(
+            chunks: chunks, highWatermark: endOffset, logStartOffset: startOffset, logEndOffset: endOffset,
+            nextOffset: nextOffset)
     }
 
     /// The first record with timestamp ≥ `timestamp` (ms) and offset ≥ logStartOffset, with its timestamp; nil if
@@ -138,24 +143,28 @@ extension PartitionLog {
             startPosition: startPosition)
     }
 
-    /// The slice of whole batches starting with `found`, within `maxBytes` and below `limitOffset`.
+    /// The slice of whole batches starting with `found`, within `maxBytes` and below `limitOffset`, and the offset
+    /// to continue from (after its last batch; the segment's next offset when the slice runs to its end).
     static func slice(
         of view: SegmentReadView, from found: (position: Int64, header: RecordBatchHeader), maxBytes: Int,
         minOneBatch: Bool, limitOffset: Int64
-    ) throws(StorageError) -> FileSlice? {
+    ) throws(StorageError) -> (FileSlice, nextOffset: Int64)? {
         let start = found.position
         guard found.header.lastOffset < limitOffset else { return nil }
         // Fast path: everything to the end of the segment fits and is below the limit: no further scanning.
         if view.nextOffset <= limitOffset && view.size - start <= Int64(max(0, maxBytes)) {
-            return FileSlice(file: view.file, position: start, length: Int(view.size - start))
+            let next = max(view.nextOffset, found.header.nextOffset)
+            return (FileSlice(file: view.file, position: start, length: Int(view.size - start)), next)
         }
         var end = start + Int64(found.header.sizeInBytes)
+        var next = found.header.nextOffset
         if end - start > Int64(maxBytes) && !minOneBatch { return nil }
         let scanner = view.scanner
         while let header = try scanner.header(at: end) {
             guard header.lastOffset < limitOffset, end + Int64(header.sizeInBytes) - start <= Int64(maxBytes) else { break }
             end += Int64(header.sizeInBytes)
+            next = header.nextOffset
         }
-        return FileSlice(file: view.file, position: start, length: Int(end - start))
+        return (FileSlice(file: view.file, position: start, length: Int(end - start)), next)
     }
 }

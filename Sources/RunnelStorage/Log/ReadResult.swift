@@ -94,13 +94,20 @@ public struct LogReadResult: Sendable {
     public let highWatermark: Int64
     public let logStartOffset: Int64
     public let logEndOffset: Int64
+    /// Where the next read continues: the offset after the last whole batch returned (the requested offset when
+    /// nothing was returned). It may be larger when the segment ends in a compaction gap: every offset in
+    /// [requested, nextOffset) is either in a returned batch or holds no record.
+    public let nextOffset: Int64
 
-    public init(chunks: [ReadChunk], highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) {
+    public init(
+        chunks: [ReadChunk], highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64, nextOffset: Int64
+    ) {
         self.chunks = chunks
         self.byteCount = chunks.reduce(0) { $0 + $1.length }
         self.highWatermark = highWatermark
         self.logStartOffset = logStartOffset
         self.logEndOffset = logEndOffset
+        self.nextOffset = nextOffset
     }
 
     /// All bytes concatenated (tests and tools).

@@ -1,6 +1,10 @@
 import Logging
 import NIOCore
 import RunnelRecords
+import Synchronization
+
+/// Source of `LogSegment.id`s (process-wide, never reused).
+private let segmentIdentifiers = Atomic<UInt64>(1)
 
 /// One segment of a partition: a `.log` of record batches plus its `.index` and `.timeindex` (KAFKA-FORMATS §5.2–5.5).
 ///
@@ -11,6 +15,9 @@ import RunnelRecords
 /// Thread-safety: none. A segment belongs to one `PartitionLog` and is only touched under its lock; what escapes
 /// the lock is the Sendable `log` handle plus sizes read under it.
 final class LogSegment {
+    /// Process-unique identity: lets the cleaner name the segments it read (outside the log's lock) when it swaps
+    /// them, without holding references to them.
+    let id: UInt64 = segmentIdentifiers.wrappingAdd(1, ordering: .relaxed).oldValue
     let baseOffset: Int64
     let directory: String
     /// The `.log` file (ref-counted: slices keep it open after roll/delete).
@@ -52,17 +59,21 @@ final class LogSegment {
         self.offsetOfMaxTimestampSoFar = last.offset
     }
 
-    /// Creates the files of a new, empty segment (the `.log` must not exist yet).
-    static func create(directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError)
-        -> LogSegment
-    {
-        let log = try SegmentFileHandle.open(path: FileNames.log(directory, baseOffset), create: true, exclusive: true)
-        try FileSystem.removeFile(FileNames.index(directory, baseOffset))
-        try FileSystem.removeFile(FileNames.timeIndex(directory, baseOffset))
+    /// Creates the files of a new, empty segment (the `.log` must not exist yet). With a `suffix` (the cleaner's
+    /// `.cleaned`), every file name gets it appended and stale files of that name are removed first.
+    static func create(
+        directory: String, baseOffset: Int64, config: LogConfig, now: Int64, suffix: String = ""
+    ) throws(StorageError) -> LogSegment {
+        let logPath = FileNames.log(directory, baseOffset) + suffix
+        if !suffix.isEmpty { try FileSystem.removeFile(logPath) }
+        let log = try SegmentFileHandle.open(path: logPath, create: true, exclusive: true)
+        try FileSystem.removeFile(FileNames.index(directory, baseOffset) + suffix)
+        try FileSystem.removeFile(FileNames.timeIndex(directory, baseOffset) + suffix)
         let offsetIndex = try OffsetIndex(
-            path: FileNames.index(directory, baseOffset), baseOffset: baseOffset, maxIndexBytes: config.segmentIndexBytes)
+            path: FileNames.index(directory, baseOffset) + suffix, baseOffset: baseOffset,
+            maxIndexBytes: config.segmentIndexBytes)
         let timeIndex = try TimeIndex(
-            path: FileNames.timeIndex(directory, baseOffset), baseOffset: baseOffset,
+            path: FileNames.timeIndex(directory, baseOffset) + suffix, baseOffset: baseOffset,
             maxIndexBytes: config.segmentIndexBytes)
         return LogSegment(
             baseOffset: baseOffset, directory: directory, log: log, offsetIndex: offsetIndex, timeIndex: timeIndex,
@@ -71,16 +82,19 @@ final class LogSegment {
 
     /// Opens an existing segment. `indexMissing` is set when there was no `.index` (the caller must recover the
     /// segment). A missing `.timeindex` is created empty. `nextOffset` is left at `baseOffset`: the loader sets it.
-    static func open(directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError)
-        -> (segment: LogSegment, indexMissing: Bool)
-    {
-        let log = try SegmentFileHandle.open(path: FileNames.log(directory, baseOffset), create: false)
+    /// `suffix`: open the files named `<name><suffix>` (the cleaner opens its `.swap` output this way; the
+    /// handles stay valid when the files are then renamed to their final names).
+    static func open(
+        directory: String, baseOffset: Int64, config: LogConfig, now: Int64, suffix: String = ""
+    ) throws(StorageError) -> (segment: LogSegment, indexMissing: Bool) {
+        let log = try SegmentFileHandle.open(path: FileNames.log(directory, baseOffset) + suffix, create: false)
         let size = try log.size()
-        let indexMissing = !FileSystem.exists(FileNames.index(directory, baseOffset))
+        let indexMissing = !FileSystem.exists(FileNames.index(directory, baseOffset) + suffix)
         let offsetIndex = try OffsetIndex(
-            path: FileNames.index(directory, baseOffset), baseOffset: baseOffset, maxIndexBytes: config.segmentIndexBytes)
+            path: FileNames.index(directory, baseOffset) + suffix, baseOffset: baseOffset,
+            maxIndexBytes: config.segmentIndexBytes)
         let timeIndex = try TimeIndex(
-            path: FileNames.timeIndex(directory, baseOffset), baseOffset: baseOffset,
+            path: FileNames.timeIndex(directory, baseOffset) + suffix, baseOffset: baseOffset,
             maxIndexBytes: config.segmentIndexBytes)
         let segment = LogSegment(
             baseOffset: baseOffset, directory: directory, log: log, offsetIndex: offsetIndex, timeIndex: timeIndex,
@@ -124,6 +138,41 @@ final class LogSegment {
         bytesSinceLastIndexEntry += chunk.readableBytes
         size += Int64(chunk.readableBytes)
         nextOffset = largestOffset + 1
+    }
+
+    /// Appends whole batches that already carry their final offsets with one pwrite, adding index entries batch by
+    /// batch (as Kafka's `LogSegment.append` does for each batch of its input): the cleaner's write path, so a
+    /// cleaned segment is indexed as finely as one written by producers. An index that is full gets no more
+    /// entries (a sparser index is still correct: lookups scan forward from the entry found).
+    /// - Parameter batches: per batch in order: its size in bytes, lastOffset and maxTimestamp.
+    /// - Throws: `StorageError.io`; on a write error the file is truncated back and nothing else changes.
+    func appendBatches(_ chunk: ByteBuffer, batches: [CleanedBatchInfo]) throws(StorageError) {
+        guard !batches.isEmpty else { return }
+        let start = size
+        do {
+            try log.write(chunk, at: start)
+        } catch {
+            try? log.truncate(to: start)
+            throw error
+        }
+        var position = start
+        for batch in batches {
+            if size == 0 && rollingTimestamp == nil { rollingTimestamp = batch.maxTimestamp }
+            if batch.maxTimestamp > maxTimestampSoFar {
+                maxTimestampSoFar = batch.maxTimestamp
+                offsetOfMaxTimestampSoFar = batch.lastOffset
+            }
+            if bytesSinceLastIndexEntry > indexIntervalBytes && !offsetIndex.isFull && !timeIndex.isFull {
+                offsetIndex.append(offset: batch.lastOffset, position: position)
+                timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar)
+                bytesSinceLastIndexEntry = 0
+            }
+            bytesSinceLastIndexEntry += batch.sizeInBytes
+            position += Int64(batch.sizeInBytes)
+            size = position
+            nextOffset = batch.lastOffset + 1
+        }
+        precondition(size == start + Int64(chunk.readableBytes), "batch sizes must add up to the chunk size")
     }
 
     /// Why the next append must go to a new segment (KAFKA-FORMATS §5.11), or nil.
@@ -173,15 +222,50 @@ final class LogSegment {
     /// Renames every file of the segment to `<name>.deleted`, then unlinks them (KAFKA-FORMATS §5.13). Readers that
     /// hold the `.log` handle keep reading through their open fd.
     func deleteFiles() throws(StorageError) {
-        close()
+        for path in try renameToDeleted() { try FileSystem.removeFile(path) }
+    }
+
+    /// Unmaps the indexes and renames the segment's files (`.log` first) to `<name>.deleted`; returns the new paths
+    /// for the caller to unlink (the cleaner unlinks them after an fsync of the directory, outside the lock).
+    /// The indexes are unmapped only once every rename succeeded, so a failed rename leaves the segment usable.
+    func renameToDeleted() throws(StorageError) -> [String] {
         let prefix = directory + "/" + FileNames.prefix(baseOffset)
+        var renamed: [String] = []
         for suffix in [FileNames.logSuffix, FileNames.indexSuffix, FileNames.timeIndexSuffix, FileNames.txnIndexSuffix]
         where FileSystem.exists(prefix + suffix) {
             try FileSystem.rename(prefix + suffix, to: prefix + suffix + FileNames.deletedSuffix)
+            renamed.append(prefix + suffix + FileNames.deletedSuffix)
         }
-        for suffix in [FileNames.logSuffix, FileNames.indexSuffix, FileNames.timeIndexSuffix, FileNames.txnIndexSuffix] {
-            try FileSystem.removeFile(prefix + suffix + FileNames.deletedSuffix)
+        close()
+        return renamed
+    }
+
+    /// Renames the `.log`, `.index` and `.timeindex` of the segment at `baseOffset` in `directory` from
+    /// `<name><from>` to `<name><to>`, `.log` first. Crash-safe with the loader (KAFKA-FORMATS §5.12): a `.log.swap`
+    /// whose indexes are still `.cleaned` is discarded (`LogLoader.sweepTemporaryFiles`); `.index.swap` files
+    /// left after the `.log` reached its final name are just renamed (`LogLoader.completeSwaps`).
+    static func renameFiles(directory: String, baseOffset: Int64, fromSuffix from: String, toSuffix to: String)
+        throws(StorageError)
+    {
+        let prefix = directory + "/" + FileNames.prefix(baseOffset)
+        for suffix in [FileNames.logSuffix, FileNames.indexSuffix, FileNames.timeIndexSuffix]
+        where FileSystem.exists(prefix + suffix + from) {
+            try FileSystem.rename(prefix + suffix + from, to: prefix + suffix + to)
         }
+    }
+
+    /// Removes the `.log`, `.index` and `.timeindex` named `<name><suffix>` of the segment at `baseOffset`.
+    static func removeFiles(directory: String, baseOffset: Int64, suffix: String) {
+        let prefix = directory + "/" + FileNames.prefix(baseOffset)
+        for name in [FileNames.logSuffix, FileNames.indexSuffix, FileNames.timeIndexSuffix] {
+            try? FileSystem.removeFile(prefix + name + suffix)
+        }
+    }
+
+    /// Removes the files of a segment that never joined a log (an aborted cleaning's `.cleaned` output).
+    func discardFiles(suffix: String) {
+        close()
+        Self.removeFiles(directory: directory, baseOffset: baseOffset, suffix: suffix)
     }
 
     /// The newest record time for retention: `maxTimestampSoFar`, or the `.log` mtime when there is none.
@@ -221,6 +305,10 @@ final class LogSegment {
         self.bytesSinceLastIndexEntry = bytesSinceLastIndexEntry
     }
 
+    /// maxTimestamp of the first batch (read once from the `.log`), nil when empty: the `segment.ms` clock and the
+    /// cleaner's `max.compaction.lag.ms` clock.
+    func firstBatchTimestamp() -> Int64? { loadRollingTimestamp() }
+
     private func loadRollingTimestamp() -> Int64? {
         if let rollingTimestamp { return rollingTimestamp }
         guard size > 0, let first = try? header(at: 0) else { return nil }
@@ -235,4 +323,11 @@ enum RollReason: String, Sendable {
     case segmentMs = "segment.ms"
     case indexFull = "index full"
     case relativeOffsetOverflow = "relative offset overflow"
+}
+
+/// Size, lastOffset and maxTimestamp of one batch handed to `LogSegment.appendBatches`.
+struct CleanedBatchInfo: Sendable {
+    var sizeInBytes: Int
+    var lastOffset: Int64
+    var maxTimestamp: Int64
 }

@@ -3,12 +3,15 @@ import RunnelRecords
 
 /// Per-record (offset, timestamp) pairs of one batch, for timestamp lookups (ListOffsets).
 ///
-/// Uncompressed batches are walked record by record reading only the length, attributes, timestampDelta and
-/// offsetDelta varints (KAFKA-FORMATS §2.4). LOG_APPEND_TIME batches need no decoding: every record carries the
-/// batch maxTimestamp. Compressed batches are not decompressed here: the batch-level answer is used instead
-/// (baseOffset with baseTimestamp, and the batch's maxTimestamp at lastOffset), which is exact when records are in
-/// timestamp order, as producers write them.
+/// Records are decoded with RunnelRecords' record iterator, which decompresses compressed batches first (bounded by
+/// `maxDecompressedBytes`), so answers are exact for every codec. LOG_APPEND_TIME batches need no decoding: every
+/// record carries the batch maxTimestamp. Empty batches (compaction leftovers) have no records. Should a stored
+/// batch fail to decode (it passed its CRC check when appended, so this means a codec failure or the size cap),
+/// the batch-level answer is used instead: baseOffset with baseTimestamp, and maxTimestamp at lastOffset.
 enum RecordTimestamps {
+    /// Cap on decompressed bytes per batch for timestamp lookups (RunnelRecords' default, 64 MiB).
+    static let maxDecompressedBytes = RecordBatch.defaultMaxDecompressedBytes
+
     /// The first record with timestamp ≥ `timestamp` and offset ≥ `minOffset`, or nil.
     static func firstRecord(
         in batch: ByteBuffer, header: RecordBatchHeader, atOrAfter timestamp: Int64, minOffset: Int64
@@ -30,42 +33,35 @@ enum RecordTimestamps {
         return (header.lastOffset, header.maxTimestamp)
     }
 
-    /// (offset, timestamp) of every record, in order; see the type's comment for the compressed fallback.
+    /// (offset, timestamp) of every record, in order; see the type's comment for the fallback.
     static func records(in batch: ByteBuffer, header: RecordBatchHeader) -> [(offset: Int64, timestamp: Int64)] {
-        if header.recordsCount <= 0 || header.attributes.isControl && header.recordsCount == 0 { return [] }
+        if header.recordsCount <= 0 { return [] }
         if header.attributes.isLogAppendTime {
-            return (0...Int64(header.lastOffsetDelta)).map { (header.baseOffset + $0, header.maxTimestamp) }
+            // Offsets of a compacted batch may have gaps; decoding gives the exact ones when possible.
+            if let offsets = try? decodedRecords(batch, header: header).map(\.offset) {
+                return offsets.map { ($0, header.maxTimestamp) }
+            }
+            return [(header.lastOffset, header.maxTimestamp)]
         }
-        guard header.attributes.compressionId == 0 else {
-            return [(header.baseOffset, header.baseTimestamp), (header.lastOffset, header.maxTimestamp)]
-        }
-        var cursor = batch
-        cursor.moveReaderIndex(forwardBy: min(RecordBatchHeader.size, cursor.readableBytes))
-        var result: [(offset: Int64, timestamp: Int64)] = []
-        result.reserveCapacity(Int(min(header.recordsCount, 100_000)))
-        for _ in 0..<header.recordsCount {
-            guard let length = readVarint(&cursor), length >= 0, Int(length) <= cursor.readableBytes else { break }
-            let start = cursor.readerIndex
-            guard cursor.readInteger(as: Int8.self) != nil,
-                let timestampDelta = readVarint(&cursor),
-                let offsetDelta = readVarint(&cursor)
-            else { break }
-            result.append((header.baseOffset + offsetDelta, header.baseTimestamp &+ timestampDelta))
-            cursor.moveReaderIndex(to: start + Int(length))
-        }
-        return result
+        if let decoded = try? decodedRecords(batch, header: header) { return decoded }
+        return [(header.baseOffset, header.baseTimestamp), (header.lastOffset, header.maxTimestamp)]
     }
 
-    /// A zig-zag varlong (at most 10 bytes), or nil when malformed or truncated.
-    private static func readVarint(_ buffer: inout ByteBuffer) -> Int64? {
-        var raw: UInt64 = 0
-        var shift: UInt64 = 0
-        for _ in 0..<10 {
-            guard let byte = buffer.readInteger(as: UInt8.self) else { return nil }
-            raw |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))) }
-            shift += 7
+    /// Decodes the records of `batch` (decompressing if needed).
+    /// - Throws: `RecordsError` for a batch that does not decode.
+    private static func decodedRecords(_ batch: ByteBuffer, header: RecordBatchHeader) throws(RecordsError)
+        -> [(offset: Int64, timestamp: Int64)]
+    {
+        guard let bytes = batch.getSlice(at: batch.readerIndex, length: header.sizeInBytes) else {
+            throw .truncated(needed: header.sizeInBytes, available: batch.readableBytes)
         }
-        return nil
+        var iterator = try RecordBatch(header: header, bytes: bytes).makeRecordIterator(
+            maxDecompressedBytes: maxDecompressedBytes)
+        var result: [(offset: Int64, timestamp: Int64)] = []
+        result.reserveCapacity(iterator.plausibleCount)
+        while let record = try iterator.next() {
+            result.append((record.offset(in: header), record.timestamp(in: header)))
+        }
+        return result
     }
 }
