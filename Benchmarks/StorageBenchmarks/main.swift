@@ -60,13 +60,13 @@ func freshDir(_ path: String) {
 }
 
 /// A batch of `count` records of `valueBytes` bytes each (no key), as a producer would send it.
-func makeBatch(count: Int, valueBytes: Int, timestamp: Int64) -> ByteBuffer {
+func makeBatch(count: Int, valueBytes: Int, timestamp: Int64) throws -> ByteBuffer {
     let value = [UInt8](repeating: 0x61, count: valueBytes)
     var builder = RecordBatchBuilder(baseOffset: 0, initialCapacity: count * (valueBytes + 16) + 64)
     for _ in 0..<count {
         builder.append(timestamp: timestamp, key: nil as [UInt8]?, value: value, headers: [])
     }
-    return builder.build()
+    return try builder.build()
 }
 
 /// Runs `dd if=/dev/zero of=FILE bs=16k count=N` (buffered, no sync flags) and returns its bytes/second.
@@ -103,7 +103,7 @@ defer { try? FileManager.default.removeItem(atPath: options.dir) }
 if options.wants("append") || options.wants("read") {
     let dir = options.dir + "/append"
     freshDir(dir)
-    let batch = makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)  // 15 x 1 KiB + overhead ≈ 16 KiB
+    let batch = try makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)  // 15 x 1 KiB + overhead ≈ 16 KiB
     let batchesNeeded = options.appendMiB * 1_048_576 / batch.readableBytes
     let ddBefore = ddRate(file: options.dir + "/dd.bin", mib: options.appendMiB)
     do {
@@ -179,7 +179,7 @@ if options.wants("encode") {
             for _ in 0..<100 {
                 builder.append(timestamp: ts, key: nil as [UInt8]?, value: value, headers: [])
             }
-            _ = try log.append(builder.build(), now: ts)
+            _ = try log.append(try builder.build(), now: ts)
         }
         let elapsed = now() - start
         print("encode  100-byte records, batches of 100, encode+append: "
@@ -196,7 +196,7 @@ if options.wants("reopen") {
     let dir = options.dir + "/reopen"
     freshDir(dir)
     let perPartitionBytes = options.reopenMiB * 1_048_576 / options.partitions
-    let batch = makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)
+    let batch = try makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)
     let batchesPerPartition = max(1, perPartitionBytes / batch.readableBytes)
     // The child writes, flushes and checkpoints (as the broker's periodic checkpointer does), appends an unflushed
     // tail to every partition, then dies without closing: no clean-shutdown marker.
@@ -224,8 +224,8 @@ if options.wants("reopen") {
 /// Child mode for the reopen benchmark: fill `partitions` partitions, flush and checkpoint, append one more
 /// batch to each (beyond the recovery point), then exit without closing, as a killed broker would.
 func populateUnclean(dir: String, partitions: Int, batchesPerPartition: Int) -> Never {
-    let batch = makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)
     do {
+        let batch = try makeBatch(count: 15, valueBytes: 1024, timestamp: 1_700_000_000_000)
         let manager = try LogManager(directory: dir, defaultConfig: LogConfig(), logger: logger)
         var logs: [PartitionLog] = []
         for p in 0..<partitions {
