@@ -1,0 +1,186 @@
+import Logging
+import NIOCore
+import RunnelStorage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Handles one client connection after framing: runs requests one at a time, in arrival order, and writes each
+/// response (size prefix + parts) before the next request starts.
+///
+/// Like Kafka, a connection's requests are processed strictly in order (clients pipeline into the socket and
+/// match responses by correlation id); a long-poll Fetch therefore delays only its own connection. Requests that
+/// arrive meanwhile are queued; above `maxQueuedRequests` the handler stops reading the socket (backpressure).
+///
+/// Loop-bound: every member is touched only on the channel's event loop (NIO handler contract); request work that
+/// completes elsewhere is hopped back with `hop(to:)` before it touches handler state.
+final class KafkaConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = IOData
+
+    /// Frames held while a request is in flight before reading pauses.
+    static let maxQueuedRequests = 64
+
+    private let dispatcher: RequestDispatcher
+    private let connectionTracker: ConnectionTracker
+    private var logger: Logger
+    private var queue: [ByteBuffer] = []
+    private var queueHead = 0
+    private var inFlight = false
+    private var quiescing = false
+    private var closed = false
+    private var readPaused = false
+
+    init(dispatcher: RequestDispatcher, connectionTracker: ConnectionTracker, logger: Logger) {
+        self.dispatcher = dispatcher
+        self.connectionTracker = connectionTracker
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let remote = context.channel.remoteAddress { logger[metadataKey: "peer"] = "\(remote)" }
+        connectionTracker.opened(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        queue.removeAll()
+        queueHead = 0
+        connectionTracker.closed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        queue.append(unwrapInboundIn(data))
+        if queue.count - queueHead >= Self.maxQueuedRequests, !readPaused {
+            readPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+        processNext(context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            // Finish what was received, but read nothing more.
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            if !inFlight, queueHead == queue.count { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("closing connection after error", metadata: ["error": "\(error)"])
+        closed = true
+        context.close(promise: nil)
+    }
+
+    // MARK: - Request loop
+
+    private func processNext(context: ChannelHandlerContext) {
+        guard !inFlight, !closed, queueHead < queue.count else { return }
+        let frame = queue[queueHead]
+        queueHead += 1
+        if queueHead > 32, queueHead * 2 > queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        if readPaused, !quiescing, queue.count - queueHead < Self.maxQueuedRequests / 2 {
+            readPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        }
+        inFlight = true
+        let eventLoop = context.eventLoop
+        let future = dispatcher.handle(
+            frame: frame, eventLoop: eventLoop, connectionClosed: context.channel.closeFuture, logger: logger)
+        future.hop(to: eventLoop).assumeIsolated().whenComplete { result in
+            self.inFlight = false
+            guard !self.closed else { return }
+            switch result {
+            case let .success(.respond(parts)):
+                self.write(parts, context: context)
+            case .success(.noResponse):
+                break
+            case let .success(.close(reason)):
+                self.logger.debug("closing connection", metadata: ["reason": "\(reason)"])
+                self.closed = true
+                context.close(promise: nil)
+                return
+            case let .failure(error):
+                self.logger.warning("request failed, closing connection", metadata: ["error": "\(error)"])
+                self.closed = true
+                context.close(promise: nil)
+                return
+            }
+            if self.quiescing, self.queueHead == self.queue.count {
+                self.closed = true
+                context.close(promise: nil)
+                return
+            }
+            self.processNext(context: context)
+        }
+    }
+
+    /// Writes `int32 size` + parts and flushes. File parts go out as `FileRegion`s (sendfile) over a dup'ed
+    /// descriptor that is closed when its write completes, so segment deletion never races the send.
+    private func write(_ parts: [ResponsePart], context: ChannelHandlerContext) {
+        let total = parts.reduce(0) { $0 + $1.length }
+        guard let size = Int32(exactly: total) else {
+            logger.error("response too large to frame", metadata: ["bytes": "\(total)"])
+            closed = true
+            context.close(promise: nil)
+            return
+        }
+        var head = context.channel.allocator.buffer(capacity: 4)
+        head.writeInteger(size)
+        var remaining = parts[...]
+        if case let .bytes(first)? = remaining.first {
+            var merged = head
+            var firstCopy = first
+            merged.writeBuffer(&firstCopy)
+            head = merged
+            remaining = remaining.dropFirst()
+        }
+        context.write(wrapOutboundOut(.byteBuffer(head)), promise: nil)
+        for part in remaining {
+            switch part {
+            case let .bytes(buffer):
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+            case let .file(slice):
+                let duplicate = dup(slice.file.fileDescriptor)
+                guard duplicate >= 0 else {
+                    logger.error("dup of segment descriptor failed", metadata: ["errno": "\(errno)"])
+                    closed = true
+                    context.close(promise: nil)
+                    return
+                }
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: duplicate)
+                let region = FileRegion(
+                    fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length)
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                let owned = UncheckedFileHandleBox(handle)
+                promise.futureResult.whenComplete { _ in owned.close() }
+                context.write(wrapOutboundOut(.fileRegion(region)), promise: promise)
+            }
+        }
+        context.flush()
+    }
+}
+
+/// Owns a `NIOFileHandle` until its FileRegion write completes, then closes it exactly once.
+///
+/// `@unchecked Sendable`: the handle is created on the event loop and closed from the write promise's callback,
+/// which NIO runs on the same event loop; nothing else touches it.
+final class UncheckedFileHandleBox: @unchecked Sendable {
+    private let handle: NIOFileHandle
+
+    init(_ handle: NIOFileHandle) { self.handle = handle }
+
+    func close() { try? handle.close() }
+}
