@@ -184,7 +184,9 @@ public actor Broker {
         let directory = configuration.logDirectory
         try FileIO.createDirectories(directory)
         let defaults = try configuration.defaultLogConfig()
-        let logManager = try LogManager(directory: directory, defaultConfig: defaults, logger: logger, clock: clock)
+        let logManager = try LogManager(
+            directory: directory, defaultConfig: defaults, logger: logger, clock: clock,
+            readCacheBytes: configuration.logCacheMaxBytes)
         do {
             let store = try TopicStore(directory: directory)
             let topics = TopicManager(store: store, logManager: logManager, defaultLogConfig: defaults, logger: logger)

@@ -6,11 +6,11 @@ import Testing
 
 /// Opens a manager in a temp dir, creates `orders-0` with `config`, runs `body`, closes and cleans up.
 func withLog(
-    _ config: LogConfig = testConfig(), clock: ManualClock = ManualClock(),
+    _ config: LogConfig = testConfig(), clock: ManualClock = ManualClock(), readCacheBytes: Int = 256 << 20,
     _ body: (PartitionLog, LogManager, TempDirectory) throws -> Void
 ) throws {
     try TempDirectory.with { dir in
-        let manager = try openManager(dir, config: config, clock: clock)
+        let manager = try openManager(dir, config: config, clock: clock, readCacheBytes: readCacheBytes)
         defer { try? manager.close() }
         let log = try manager.getOrCreateLog(orders0, config: config)
         try body(log, manager, dir)
@@ -193,7 +193,8 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0, maxBytes: Int = 1 << 2
 
 @Suite struct PartitionLogReadTests {
     @Test func readFromMidBatchStartsAtTheContainingBatch() throws {
-        try withLog { log, _, _ in
+        // Cache disabled: this checks the disk path's zero-copy slice (`ReadCacheIntegrationTests` covers hits).
+        try withLog(readCacheBytes: 0) { log, _, _ in
             for _ in 0..<4 { _ = try log.append(TestBatches.make(count: 5), now: 1) }
             let result = try log.read(from: 12, maxBytes: 1 << 20)
             let batches = try TestBatches.split(try result.readAllBytes())

@@ -35,6 +35,8 @@ public struct BrokerConfiguration: Sendable {
     public let socketRequestMaxBytes: Int
     /// Broker cap on one Fetch response's record bytes (`fetch.max.bytes`).
     public let fetchMaxBytes: Int
+    /// Budget of the broker-wide read cache of record batches, bytes (`log.cache.max.bytes`; ≤ 0 disables it).
+    public let logCacheMaxBytes: Int
     public let logRetentionCheckIntervalMs: Int64
     public let logFlushOffsetCheckpointIntervalMs: Int64
     /// The cluster id reported in Metadata/DescribeCluster (`cluster.id`; else one persisted in meta.properties).
@@ -140,6 +142,7 @@ public struct BrokerConfiguration: Sendable {
                 key: "socket.request.max.bytes", value: "\(socketRequestMaxBytes)", reason: "must be > 0")
         }
         fetchMaxBytes = Int(try lookup.int32("fetch.max.bytes"))
+        logCacheMaxBytes = Int(clamping: try lookup.int64("log.cache.max.bytes"))
         logRetentionCheckIntervalMs = try lookup.int64("log.retention.check.interval.ms")
         logFlushOffsetCheckpointIntervalMs = try lookup.int64("log.flush.offset.checkpoint.interval.ms")
         clusterId = lookup.string("cluster.id")

@@ -114,7 +114,10 @@ extension PartitionLog {
             }
             try LogSegment.renameFiles(
                 directory: directory, baseOffset: cleanedBaseOffset, fromSuffix: FileNames.swapSuffix, toSuffix: "")
+            // The replaced segments' offsets, up to the next segment's base (which exists: never the active one).
+            let replaced = state.segments[first].baseOffset..<state.segments[first + oldIds.count].baseOffset
             state.segments.replaceSubrange(first..<(first + oldIds.count), with: [opened])
+            readCache.remove(topicPartition, offsets: replaced)
             return deleted
         }
     }

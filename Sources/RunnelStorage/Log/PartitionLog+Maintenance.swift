@@ -21,6 +21,7 @@ extension PartitionLog {
             }
             if offset > state.logStartOffset {
                 state.logStartOffset = offset
+                readCache.removeBelow(topicPartition, offset: offset)
                 logger.info("log start offset moved", metadata: ["logStartOffset": "\(offset)"])
             }
             return state.logStartOffset
@@ -57,6 +58,7 @@ extension PartitionLog {
             state.segments.removeFirst(count)
             let newStart = state.segments[0].baseOffset
             state.logStartOffset = max(state.logStartOffset, newStart)
+            readCache.removeBelow(topicPartition, offset: state.logStartOffset)
             state.recoveryPoint = max(state.recoveryPoint, min(newStart, state.logEndOffset))
             for segment in doomed {
                 try segment.deleteFiles()
@@ -97,6 +99,7 @@ extension PartitionLog {
         let pending = try state.withLock { (state) throws(StorageError) -> ([SegmentFileHandle], Int64)? in
             guard !state.isClosed else { return nil }
             state.isClosed = true
+            readCache.remove(topicPartition)
             try state.active.onBecomeInactive()
             return (Self.unflushedHandles(state), state.logEndOffset)
         }
@@ -113,6 +116,7 @@ extension PartitionLog {
     func closeForDeletion() {
         state.withLock { state in
             state.isClosed = true
+            readCache.remove(topicPartition)
             for segment in state.segments { segment.close() }
         }
     }

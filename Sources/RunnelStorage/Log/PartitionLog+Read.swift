@@ -19,7 +19,11 @@ extension PartitionLog {
     /// Reads whole batches starting at the batch containing `offset`, up to `maxBytes`, never including a batch
     /// with an offset at or past `maxOffset` (exclusive; default and cap: the log end offset).
     ///
-    /// Zero-copy: returns one `.file` slice of a segment. The start is found by an offset-index lookup under the
+    /// Served from the shared `ReadCache` when it holds the batch containing `offset` (tail reads after an append):
+    /// `.memory` chunks sharing the cache's buffers (no copy), possibly spanning segments, ending at the first
+    /// uncached batch. With `minOneBatch == false` a cached first batch larger than `maxBytes` falls through to disk.
+    ///
+    /// Otherwise zero-copy from disk: returns one `.file` slice of a segment. The start is found by an offset-index lookup under the
     /// lock, then a forward scan of 61-byte batch headers read with `pread` outside it. When the rest of the segment
     /// fits in `maxBytes` it is returned without scanning further; otherwise batch headers are walked to end the
     /// slice on a batch boundary. Like Kafka, one read returns data of one segment.
@@ -29,15 +33,29 @@ extension PartitionLog {
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true, maxOffset: Int64? = nil)
         throws(StorageError) -> LogReadResult
     {
-        let (views, startOffset, endOffset) = try state.withLock {
-            (state) throws(StorageError) -> ([SegmentReadView], Int64, Int64) in
+        let (views, startOffset, endOffset, cached) = try state.withLock {
+            (state) throws(StorageError) -> ([SegmentReadView], Int64, Int64, CachedBatches?) in
             guard !state.isClosed else { throw .logClosed(topicPartition) }
             let end = state.logEndOffset
             guard offset >= state.logStartOffset, offset <= end else {
                 throw .offsetOutOfRange(requested: offset, logStartOffset: state.logStartOffset, logEndOffset: end)
             }
-            if offset == end { return ([], state.logStartOffset, end) }
-            return (Self.views(state, from: offset), state.logStartOffset, end)
+            if offset == end { return ([], state.logStartOffset, end, nil) }
+            // The cache is consulted under the log's lock: what it holds is then exactly this snapshot's bytes
+            // (appends insert and every removal path invalidates under the same lock). A hit takes no disk views.
+            let limit = min(maxOffset ?? end, end)
+            if offset < limit,
+                let hit = readCache.read(topicPartition, from: offset, maxBytes: maxBytes, maxOffset: limit),
+                let first = hit.chunks.first, minOneBatch || first.readableBytes <= maxBytes
+            {
+                return ([], state.logStartOffset, end, hit)
+            }
+            return (Self.views(state, from: offset), state.logStartOffset, end, nil)
+        }
+        if let cached {
+            return LogReadResult(
+                chunks: cached.chunks.map { .memory($0) }, highWatermark: endOffset, logStartOffset: startOffset,
+                logEndOffset: endOffset, nextOffset: cached.nextOffset)
         }
         let limitOffset = min(maxOffset ?? endOffset, endOffset)
         var chunks: [ReadChunk] = []

@@ -43,6 +43,11 @@ public final class PartitionLog: Sendable {
     let flusher: BackgroundFlusher
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// The broker-wide cache of record-batch bytes (`log.cache.max.bytes`), shared by every log of a `LogManager`.
+    /// Appends write through to it under this log's lock (so cached batches are always ≤ the log end offset and in
+    /// append order); every path that removes or rewrites bytes invalidates it under the same lock.
+    /// Lock order: this log's lock, then the cache's (the cache never calls back into a log).
+    let readCache: ReadCache
     let state: Mutex<State>
 
     /// The mutable part, only touched under `state`'s lock.
@@ -78,10 +83,11 @@ public final class PartitionLog: Sendable {
 
     init(
         topicPartition: TopicPartition, directory: String, config: LogConfig, loaded: sending LoadedLog,
-        flusher: BackgroundFlusher, clock: @escaping @Sendable () -> Int64, logger: Logger
+        flusher: BackgroundFlusher, clock: @escaping @Sendable () -> Int64, logger: Logger, readCache: ReadCache
     ) {
         precondition(!loaded.segments.isEmpty, "a loaded log has at least one segment")
         self.topicPartition = topicPartition
+        self.readCache = readCache
         self.directory = directory
         self.loadSummary = loaded.summary
         self.flusher = flusher
@@ -233,6 +239,9 @@ public final class PartitionLog: Sendable {
         try state.active.append(
             buffer, largestOffset: lastOffset, largestTimestamp: largestTimestamp,
             offsetOfLargestTimestamp: offsetOfLargest, firstBatchMaxTimestamp: batches[0].maxTimestamp, fault: fault)
+        // Write-through after the pwrite succeeded, still under the lock: cache order = log order, no ticket needed.
+        readCache.insert(
+            topicPartition, baseOffset: firstOffset, lastOffset: lastOffset, bytes: buffer, origin: .append)
         return AppendInfo(
             firstOffset: firstOffset, lastOffset: lastOffset, logAppendTime: logAppendTime,
             logStartOffset: state.logStartOffset, flushNeeded: Self.flushNeeded(state, now: now),

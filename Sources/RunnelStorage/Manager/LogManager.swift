@@ -31,6 +31,8 @@ public final class LogManager: Sendable {
     /// Whether `.kafka_cleanshutdown` was present at open (otherwise logs above their recovery point were recovered).
     public let hadCleanShutdown: Bool
     public let defaultConfig: LogConfig
+    /// The cache of record-batch bytes shared by every partition (`log.cache.max.bytes`; disabled when ≤ 0).
+    public let readCache: ReadCache
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let flusher: BackgroundFlusher
@@ -50,12 +52,15 @@ public final class LogManager: Sendable {
     /// notes and deletes `.kafka_cleanshutdown` (so a crash from now on counts as unclean), reads the checkpoints
     /// (a corrupt one is logged and ignored), removes `*-delete` directories left by topic deletion, and loads every
     /// partition directory in parallel, recovering them if the shutdown was unclean.
+    /// - Parameter readCacheBytes: budget of the shared read cache in bytes (`log.cache.max.bytes`); 0 disables it.
     /// - Throws: `StorageError.directoryLocked(path:holderPid:)`, `.io`, `.corruptCheckpoint` (meta.properties).
     public init(
         directory: String, defaultConfig: LogConfig, logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = wallClockMs
+        clock: @escaping @Sendable () -> Int64 = wallClockMs, readCacheBytes: Int = 256 << 20
     ) throws {
         self.directory = directory
+        let readCache = ReadCache(maxBytes: readCacheBytes)
+        self.readCache = readCache
         self.defaultConfig = defaultConfig
         self.logger = logger
         self.clock = clock
@@ -109,7 +114,7 @@ public final class LogManager: Sendable {
                 result = .success(
                     PartitionLog(
                         topicPartition: tp, directory: path, config: defaultConfig, loaded: loaded, flusher: flusher,
-                        clock: clock, logger: logger))
+                        clock: clock, logger: logger, readCache: readCache))
             } catch {
                 result = .failure(error)
             }
@@ -159,7 +164,7 @@ public final class LogManager: Sendable {
             let log = PartitionLog(
                 topicPartition: tp, directory: path, config: config,
                 loaded: LoadedLog(segments: [segment], logStartOffset: 0, recoveryPoint: 0, summary: summary),
-                flusher: flusher, clock: clock, logger: logger)
+                flusher: flusher, clock: clock, logger: logger, readCache: readCache)
             state.logs[tp] = log
             logger.info("created log", metadata: ["partition": "\(tp)"])
             return log
@@ -172,6 +177,7 @@ public final class LogManager: Sendable {
         try state.withLock { (state) throws(StorageError) in
             guard let log = state.logs.removeValue(forKey: tp) else { return }
             log.closeForDeletion()
+            readCache.remove(tp)
             let uuid = MetaProperties.randomUuidString().filter { $0.isLetter || $0.isNumber }
             let maxTopicLength = max(1, 255 - ".\(uuid)-delete".count - "-\(tp.partition)".count)
             let doomed =

@@ -74,7 +74,9 @@ let orders0 = TopicPartition(topic: "orders", partition: 0)
 /// Opens a manager on `directory` with a capturing logger.
 func openManager(
     _ directory: TempDirectory, config: LogConfig = testConfig(), clock: ManualClock = ManualClock(),
-    logs: CapturedLogs = CapturedLogs()
+    logs: CapturedLogs = CapturedLogs(), readCacheBytes: Int = 256 << 20
 ) throws -> LogManager {
-    try LogManager(directory: directory.path, defaultConfig: config, logger: logs.logger, clock: clock.function)
+    try LogManager(
+        directory: directory.path, defaultConfig: config, logger: logs.logger, clock: clock.function,
+        readCacheBytes: readCacheBytes)
 }
