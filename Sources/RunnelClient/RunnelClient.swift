@@ -1,1 +1,0 @@
-// RunnelClient: a Kafka client on SwiftNIO (producer, consumer, admin).
