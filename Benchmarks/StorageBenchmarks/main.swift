@@ -120,7 +120,23 @@ if options.wants("append") || options.wants("read") {
         let rate = bytes / elapsed
         print("append  1 KiB records, 16 KiB batches: \(fmt(rate / 1e6, 0)) MB/s, "
             + "\(fmt(Double(batchesNeeded * 15) / elapsed / 1e6)) M records/s; dd bs=16k: \(fmt(dd / 1e6, 0)) MB/s; "
-            + "ratio \(fmt(rate / dd)) (target >= 0.7)")
+            + "ratio \(fmt(rate / dd)) (target >= 0.7; read cache on)")
+        do {
+            // The same appends with the read cache off (readCacheBytes 0): splits the cache's copy from the rest.
+            let uncachedDir = options.dir + "/append-nocache"
+            freshDir(uncachedDir)
+            defer { try? FileManager.default.removeItem(atPath: uncachedDir) }
+            let uncached = try LogManager(
+                directory: uncachedDir, defaultConfig: LogConfig(), logger: logger, readCacheBytes: 0)
+            let uncachedLog = try uncached.getOrCreateLog(
+                TopicPartition(topic: "bench", partition: 0), config: LogConfig())
+            let uncachedStart = now()
+            for _ in 0..<batchesNeeded { _ = try uncachedLog.append(batch, now: 1_700_000_000_000) }
+            let uncachedRate = bytes / (now() - uncachedStart)
+            try uncached.close()
+            print("append  1 KiB records, 16 KiB batches, read cache off: \(fmt(uncachedRate / 1e6, 0)) MB/s; "
+                + "ratio \(fmt(uncachedRate / dd))")
+        }
 
         if options.wants("read") {
             // Sequential read through the log API of batches that are in the page cache (just written).

@@ -131,6 +131,9 @@ func randomBatch(_ rng: inout SplitMix, timestamp: Int64) -> ByteBuffer {
                         if Bool.random(using: &rng) { try manager.close() } else { manager.waitForBackgroundFlushes() }
                     }
                     try? FileManager.default.removeItem(atPath: dir.path + "/.kafka_cleanshutdown")
+                    // Without a recovery point the whole segment is CRC-checked; damage below a recovery point is
+                    // only caught when it breaks the header chain (RecoveryPointTests cover that case).
+                    try? FileManager.default.removeItem(atPath: dir.path + "/" + LogManager.recoveryPointCheckpointName)
                     var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: lastSegmentPath)))
                     guard !bytes.isEmpty else { return }
                     // Batch layout of the last segment: (start, size, baseOffset).

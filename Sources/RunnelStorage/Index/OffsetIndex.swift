@@ -90,6 +90,12 @@ final class OffsetIndex {
     /// Drops every entry (used before rebuilding the index from the `.log`).
     func reset() { entries = 0 }
 
+    /// Keeps only the first `count` entries (recovery keeps the prefix it checked). Precondition: count ≤ entries.
+    func keepFirst(_ count: Int) {
+        precondition(count >= 0 && count <= entries, "cannot keep \(count) of \(entries) entries")
+        entries = count
+    }
+
     /// Kafka's `sanityCheck` plus a bound on positions, O(1) so that a clean open reads almost nothing: the file is
     /// whole entries and the last entry points inside the `.log` (offset ≥ base holds by construction).
     /// - Throws: `StorageError.corruptIndex`.

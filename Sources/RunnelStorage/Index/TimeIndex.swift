@@ -85,6 +85,12 @@ final class TimeIndex {
 
     func reset() { entries = 0 }
 
+    /// Keeps only the first `count` entries (recovery keeps the prefix it checked). Precondition: count ≤ entries.
+    func keepFirst(_ count: Int) {
+        precondition(count >= 0 && count <= entries, "cannot keep \(count) of \(entries) entries")
+        entries = count
+    }
+
     /// O(1) check like Kafka's: whole entries, the last entry's offset within [baseOffset, nextOffset).
     /// - Throws: `StorageError.corruptIndex`.
     func sanityCheck(nextOffset: Int64) throws(StorageError) {

@@ -92,7 +92,10 @@ enum LogLoader {
             let segment = segments[index]
             let mustRecover = index >= firstToRecover && (!input.hadCleanShutdown || needsRecovery.contains(index))
             if mustRecover {
-                let outcome = try segment.recover(maxIndexBytes: input.config.segmentIndexBytes)
+                // After an unclean stop, flushed batches below the recovery point are checked by header only.
+                let outcome = try segment.recover(
+                    maxIndexBytes: input.config.segmentIndexBytes,
+                    recoveryPoint: input.hadCleanShutdown ? nil : input.recoveryPointCheckpoint)
                 summary.segmentsRecovered += 1
                 summary.recoveryBytesScanned += outcome.scannedBytes
                 if index + 1 < segments.count { try segment.onBecomeInactive() }
