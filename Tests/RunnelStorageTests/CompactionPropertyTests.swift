@@ -47,8 +47,11 @@ struct HistoryRecord {
                             records.append(TestRecord(key: key, value: value, timestamp: clock.read()))
                         }
                         let producer: Int64 = Int.random(in: 0..<4, using: &rng) == 0 ? Int64.random(in: 1...3, using: &rng) : -1
+                        // Keyless records reach a compacted log only from before a policy change (client appends
+                        // reject them), so they enter here by the broker-internal path.
                         let info = try log.append(
-                            TestBatches.make(records, producerId: producer, baseSequence: producer >= 0 ? 0 : -1), now: clock.read())
+                            TestBatches.make(records, producerId: producer, baseSequence: producer >= 0 ? 0 : -1), now: clock.read(),
+                            origin: .coordinator)
                         for (index, record) in records.enumerated() {
                             history.append(HistoryRecord(offset: info.firstOffset + Int64(index), key: record.key, value: record.value))
                         }

@@ -99,7 +99,10 @@ import Testing
 
     @Test func recordsWithoutKeyAreRemovedAndCountedAsInvalid() throws {
         try withLog(compactConfig()) { log, manager, _ in
-            _ = try log.append(TestBatches.make([keyed(nil, "x"), keyed("a", "1"), keyed(nil, "y")]), now: 0)
+            // Client appends reject keyless records on a compacted log; such records come from before a policy
+            // change, modelled by the broker-internal append path.
+            _ = try log.append(
+                TestBatches.make([keyed(nil, "x"), keyed("a", "1"), keyed(nil, "y")]), now: 0, origin: .coordinator)
             _ = try log.append(TestBatches.make([keyed("a", "2")]), now: 0)
             try log.roll()
             let cleaner = LogCleaner(manager: manager, config: smallCleanerConfig(), logger: CapturedLogs().logger)
@@ -363,6 +366,18 @@ import Testing
             #expect(try log.offsetForTimestamp(250)?.timestamp == 300)
             #expect(try log.offsetForTimestamp(101)?.offset == 1)
             #expect(try log.offsetOfMaxTimestamp()?.offset == 3)
+        }
+    }
+}
+
+extension CompactionTests {
+    @Test func clientAppendOfAKeylessRecordToACompactedLogIsRejectedAndWritesNothing() throws {
+        try withLog(compactConfig()) { log, _, _ in
+            #expect(throws: StorageError.self) {
+                _ = try log.append(TestBatches.make([keyed(nil, "x")]), now: 0)
+            }
+            #expect(log.logEndOffset == 0)
+            #expect(log.sizeInBytes == 0)
         }
     }
 }

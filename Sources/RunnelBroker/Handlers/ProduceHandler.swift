@@ -177,32 +177,14 @@ struct ProduceHandler {
             result.message = "batch of \(header.sizeInBytes) bytes exceeds max.message.bytes \(config.maxMessageBytes)"
             return
         }
-        // 4. CRC; 5–7. counts, control/producer fields, per-record rules.
-        do {
-            let batch = try RecordBatch(validating: records)
-            let now = broker.clock()
-            var options = RecordBatchValidator.Options()
-            options.requireKeys = config.cleanupPolicy.compacts
-            if config.messageTimestampType == .createTime,
-                config.messageTimestampBeforeMaxMs != Int64.max || config.messageTimestampAfterMaxMs != Int64.max
-            {
-                let low = now.subtractingReportingOverflow(config.messageTimestampBeforeMaxMs)
-                let high = now.addingReportingOverflow(config.messageTimestampAfterMaxMs)
-                options.timestampBounds = (low.overflow ? Int64.min : low.partialValue)...(high.overflow ? Int64.max : high.partialValue)
-            }
-            _ = try RecordBatchValidator.validateForProduce(batch, options: options)
-        } catch {
-            result.error = ErrorCode(error)
-            result.message = "\(error)"
-            if case let .invalidTimestamp(index?, _) = error { result.recordErrorIndex = Int32(clamping: index) }
-            return
-        }
         if header.attributes.isTransactional {
             result.error = .invalidTxnState
             result.message = "transactional batches are not supported"
             return
         }
-        // 8–9. Append (storage checks segment.bytes), with idempotent-producer checks when the batch has a producer id.
+        // 4–9. Append: storage checks the CRC, counts, control/producer fields and the per-record rules (one pass over
+        // the bytes, decompressing only for a compacted topic or timestamp bounds) and segment.bytes; idempotent-
+        // producer checks wrap it when the batch has a producer id.
         do {
             let now = broker.clock()
             var info: AppendInfo?
@@ -236,6 +218,9 @@ struct ProduceHandler {
         } catch {
             result.error = ErrorCode(any: error)
             result.message = "\(error)"
+            if case let .invalidBatch(.invalidTimestamp(index?, _))? = error as? StorageError {
+                result.recordErrorIndex = Int32(clamping: index)
+            }
             if result.error == .kafkaStorageError || result.error == .unknownServerError {
                 logger.error("append failed", metadata: ["partition": "\(tp)", "error": "\(error)"])
             }

@@ -55,6 +55,11 @@ enum AppendValidator {
             guard header.attributes.compression != nil else {
                 throw .invalidBatch(.unknownCompression(header.attributes.compressionId))
             }
+            if origin == .client {
+                // Kafka's remaining produce checks (§2.9 steps 5–7) on the CRC-checked bytes: header rules always,
+                // record rules (keys for compacted topics, timestamp bounds) decoding only when one applies.
+                try validateRecords(copy, at: index, header: header, config: config, now: now)
+            }
             if config.messageTimestampType == .logAppendTime {
                 stampLogAppendTime(&copy, at: index, header: &header, now: now)
             }
@@ -65,6 +70,33 @@ enum AppendValidator {
             throw .recordListTooLarge(size: copy.readableBytes, limit: config.segmentBytes)
         }
         return PreparedAppend(buffer: copy, batches: found)
+    }
+
+    /// Runs `RecordBatchValidator` over the (already CRC-checked) batch at `index`, with the record-level rules the
+    /// topic's config asks for. The batch is a slice of `buffer`: nothing is copied, and records are decompressed
+    /// only when a record rule applies.
+    /// - Throws: `StorageError.invalidBatch` (INVALID_RECORD or INVALID_TIMESTAMP at the Kafka boundary).
+    private static func validateRecords(
+        _ buffer: ByteBuffer, at index: Int, header: RecordBatchHeader, config: LogConfig, now: Int64
+    ) throws(StorageError) {
+        var options = RecordBatchValidator.Options()
+        options.requireKeys = config.cleanupPolicy.compacts
+        if config.messageTimestampType == .createTime,
+            config.messageTimestampBeforeMaxMs != Int64.max || config.messageTimestampAfterMaxMs != Int64.max
+        {
+            let low = now.subtractingReportingOverflow(config.messageTimestampBeforeMaxMs)
+            let high = now.addingReportingOverflow(config.messageTimestampAfterMaxMs)
+            options.timestampBounds =
+                (low.overflow ? Int64.min : low.partialValue)...(high.overflow ? Int64.max : high.partialValue)
+        }
+        guard let bytes = buffer.getSlice(at: index, length: header.sizeInBytes) else {
+            throw .invalidBatch(.truncated(needed: header.sizeInBytes, available: buffer.writerIndex - index))
+        }
+        do {
+            _ = try RecordBatchValidator.validateForProduce(RecordBatch(header: header, bytes: bytes), options: options)
+        } catch {
+            throw .invalidBatch(error)
+        }
     }
 
     /// Validates batches that already carry their offsets (follower/recovery style): CRC and monotonic offsets
