@@ -15,6 +15,12 @@ public final class TopicManager: Sendable {
     public let defaultLogConfig: LogConfig
     private let logger: Logger
     private let adminLock = Mutex<Void>(())
+    /// Topics recorded in the table whose partition logs are still being created. Queries hide them, so a
+    /// concurrent produce, fetch or FindCoordinator never sees a topic without its logs (it sees "unknown topic"
+    /// and retries, or auto-creation waits on `adminLock` and then finds it complete). The table is written
+    /// before the logs so that a crash in between leaves a topic whose missing logs `reconcile()` creates with
+    /// the recorded configs.
+    private let creating = Mutex<Set<String>>([])
 
     public init(store: TopicStore, logManager: LogManager, defaultLogConfig: LogConfig, logger: Logger) {
         self.store = store
@@ -25,12 +31,19 @@ public final class TopicManager: Sendable {
 
     // MARK: - Queries (any thread, no I/O)
 
-    public func topic(_ name: String) -> TopicMetadata? { store.topic(name) }
-    public func allTopics() -> [TopicMetadata] { store.allTopics() }
+    public func topic(_ name: String) -> TopicMetadata? {
+        if creating.withLock({ $0.contains(name) }) { return nil }
+        return store.topic(name)
+    }
+    public func allTopics() -> [TopicMetadata] {
+        let hidden = creating.withLock { $0 }
+        let all = store.allTopics()
+        return hidden.isEmpty ? all : all.filter { !hidden.contains($0.name) }
+    }
 
     /// The partition log, if the topic and partition exist.
     public func log(_ tp: TopicPartition) -> PartitionLog? {
-        guard let topic = store.topic(tp.topic), tp.partition >= 0, tp.partition < topic.partitionCount else {
+        guard let topic = topic(tp.topic), tp.partition >= 0, tp.partition < topic.partitionCount else {
             return nil
         }
         return logManager.log(for: tp)
@@ -73,6 +86,8 @@ public final class TopicManager: Sendable {
                 return .success(TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs))
             }
             do throws(TopicError) {
+                creating.withLock { _ = $0.insert(name) }
+                defer { creating.withLock { _ = $0.remove(name) } }
                 let metadata = try store.create(name, partitionCount: partitions, configs: configs)
                 try createLogs(metadata, partitions: 0..<partitions, config: config)
                 if TopicName.hasCollisionChars(name) {
