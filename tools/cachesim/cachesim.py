@@ -3,7 +3,8 @@
 
 Replays each trace of traces.py against each policy of policies.py with a byte budget and prints a Markdown table
 of byte hit ratios: tail readers, the scanner / replayers ("cold"), and overall. Appends are written through
-(`insert(..., "append")`); a read miss is followed by `insert(..., "read")`, as the broker does.
+(`insert(..., "append")`); a read miss is followed by `insert(..., "read")`, as the broker does (a policy with
+a cold-admission gate may only remember the key).
 Statistics start after a warm-up of one cache's worth of appended bytes.
 
     python3 tools/cachesim/cachesim.py --cache-mib 64 --seeds 1 2 3
@@ -61,18 +62,22 @@ def main():
             event_count += len(events)
             for policy in make_policies(capacity):
                 hit, total = run(policy, events, warmup_bytes=capacity)
-                acc = sums.setdefault(policy.name, {"th": 0, "tt": 0, "ch": 0, "ct": 0})
+                acc = sums.setdefault(policy.name, {"th": 0, "tt": 0, "ch": 0, "ct": 0, "adm": 0, "miss": 0})
+                acc["adm"] += getattr(policy, "cold_admitted", -1)
+                acc["miss"] += total["cold"] - hit["cold"]
                 acc["th"] += hit["tail"]
                 acc["tt"] += total["tail"]
                 acc["ch"] += hit["cold"]
                 acc["ct"] += total["cold"]
         print(f"### Trace {trace_name}\n")
         print(f"{event_count} events over {len(args.seeds)} seeds.\n")
-        print("| policy | tail byte hit | cold (scan/replay) byte hit | overall byte hit |")
-        print("|---|---:|---:|---:|")
+        print("| policy | tail byte hit | cold (scan/replay) byte hit | overall byte hit | cold bytes read back |")
+        print("|---|---:|---:|---:|---:|")
         for name, acc in sums.items():
             overall = ratio(acc["th"] + acc["ch"], acc["tt"] + acc["ct"])
-            print(f"| {name} | {ratio(acc['th'], acc['tt'])} | {ratio(acc['ch'], acc['ct'])} | {overall} |")
+            # Bytes of cold misses copied into the cache, over the whole run (S3-FIFO variants only).
+            adm = f"{acc['adm'] / 2**20:,.0f} MiB" if acc["adm"] >= 0 else "-"
+            print(f"| {name} | {ratio(acc['th'], acc['tt'])} | {ratio(acc['ch'], acc['ct'])} | {overall} | {adm} |")
         print()
         sys.stdout.flush()
 

@@ -153,11 +153,15 @@ ones.
 `credit_appended=False`: reads of write-through items do not raise their frequency (same reason), while cold
 items promoted from S keep S3-FIFO's reinsertion (they proved reuse).
 `promote_threshold`: minimum frequency for S -> M (1: read once more after admission).
+`cold_gate`: None admits every cold miss to S. "probation" or "main" gate cold admission on the ghost: a cold
+miss whose key the ghost does not hold is only remembered there (no bytes cached, nothing evicted, and the broker
+reads nothing back); a miss the ghost remembers (read before, recently) is admitted to S ("probation") or M
+("main"). A sequential scan read once then costs the cache nothing but ghost keys.
     """
 
     def __init__(
         self, capacity, origin_aware=False, fifo_main=False, credit_appended=True, small_fraction=0.1,
-        promote_threshold=1, max_freq=3,
+        promote_threshold=1, max_freq=3, cold_gate=None,
     ):
         self.capacity = capacity
         self.fifo_main = fifo_main
@@ -174,11 +178,15 @@ items promoted from S keep S3-FIFO's reinsertion (they proved reuse).
         self.freq = {}
         self.ghost = OrderedDict()  # key -> size
         self.ghost_used = 0
+        self.cold_gate = cold_gate
+        self.cold_admitted = 0  # bytes of "read" inserts actually cached (what the broker reads back)
         self.name = "S3-FIFO+origin" if origin_aware else "S3-FIFO"
         if fifo_main:
             self.name += ", FIFO main"
         if not credit_appended:
             self.name += ", no read credit for appended"
+        if cold_gate:
+            self.name += f", ghost-gated cold -> {cold_gate}"
 
     def access(self, key):
         if key in self.freq:
@@ -230,10 +238,19 @@ items promoted from S keep S3-FIFO's reinsertion (they proved reuse).
     def insert(self, key, size, origin):
         if size > self.capacity or key in self.freq:
             return
+        gated_to_main = False
+        if self.cold_gate and origin == "read":
+            if key not in self.ghost:
+                self._ghost_add(key, size)
+                return
+            self.ghost_used -= self.ghost.pop(key)
+            gated_to_main = self.cold_gate == "main"
+        if origin == "read":
+            self.cold_admitted += size
         while self.small_used + self.main_used + size > self.capacity:
             self._evict()
         self.freq[key] = 0
-        to_main = (self.origin_aware and origin == "append") or key in self.ghost
+        to_main = (self.origin_aware and origin == "append") or key in self.ghost or gated_to_main
         if key in self.ghost:
             self.ghost_used -= self.ghost.pop(key)
         if self.origin_aware and origin == "append":
@@ -311,4 +328,6 @@ def make_policies(capacity):
         S3FIFO(capacity, origin_aware=True),
         S3FIFO(capacity, origin_aware=True, fifo_main=True),
         S3FIFO(capacity, origin_aware=True, credit_appended=False),
+        S3FIFO(capacity, origin_aware=True, credit_appended=False, cold_gate="probation"),
+        S3FIFO(capacity, origin_aware=True, credit_appended=False, cold_gate="main"),
     ]

@@ -99,6 +99,7 @@ extension ReadCache.State {
     /// Drops the partition's batches whose last offset ≥ `offset`.
     mutating func invalidate(_ tp: TopicPartition, from offset: Int64) {
         recordRemoval(tp)
+        if let partitionSlot = partitionSlots[tp] { partitions[Int(partitionSlot)]?.appendMarks.dropFrom(offset) }
         guard let partitionSlot = partitionSlots[tp], let plan = truncationPlan(partitionSlot, from: offset) else {
             return
         }

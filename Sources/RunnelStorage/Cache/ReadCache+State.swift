@@ -52,6 +52,8 @@ extension ReadCache {
         /// `State.removalClock` at the last removal of a range of this partition (read-back tickets older than
         /// this are refused).
         var lastRemoval: UInt64
+        /// When this partition's appends happened on `State.appendClock` (classes reads as tail or catch-up).
+        var appendMarks = AppendMarks()
     }
 
     /// Everything behind the lock.
@@ -76,12 +78,32 @@ extension ReadCache {
         var lastAbsentRemoval: UInt64 = 0
         /// Buffers dropped under the lock, handed back to be freed after it.
         var released: [ByteBuffer] = []
+        /// Bytes written through so far, all partitions together (offered, admitted or not): the clock that
+        /// dates appends for the tail/catch-up split of the stats. A read is a tail read when its offset was
+        /// appended within the last `maxBytes` of this clock.
+        var appendClock: UInt64 = 0
+        /// Minimum clock distance between two `AppendMarks` of one partition (1/64 of the window).
+        let markSpacing: UInt64
 
         init(maxBytes: Int, probationFraction: Double) {
             self.maxBytes = maxBytes
             self.probationTargetBytes = Int(Double(maxBytes) * probationFraction)
             self.ghost = GhostQueue(maxBytes: maxBytes - Int(Double(maxBytes) * probationFraction), maxCount: 1024)
             stats.maxBytes = maxBytes
+            self.markSpacing = UInt64(max(1, maxBytes / 64))
+        }
+
+        /// Dates an append of `byteCount` bytes at `baseOffset` of `tp` on the append clock.
+        mutating func recordAppend(_ tp: TopicPartition, baseOffset: Int64, byteCount: Int) {
+            let slot = Int(partitionSlot(for: tp))
+            partitions[slot]?.appendMarks.record(
+                offset: baseOffset, clock: appendClock, spacing: markSpacing, window: UInt64(maxBytes))
+            appendClock &+= UInt64(max(0, byteCount))
+        }
+
+        /// Whether a read at `offset` of `partition` is a tail read (see `ReadCacheStats`).
+        func isTailRead(_ partition: PartitionEntries?, offset: Int64) -> Bool {
+            partition?.appendMarks.isRecent(offset, now: appendClock, window: UInt64(maxBytes)) ?? false
         }
 
         /// Bytes held: the sum of the charges of all queued entries.
@@ -140,10 +162,11 @@ extension ReadCache {
         mutating func read(_ tp: TopicPartition, from offset: Int64, maxBytes: Int, maxOffset: Int64)
             -> CachedBatches?
         {
-            guard let partitionSlot = partitionSlots[tp], let partition = partitions[Int(partitionSlot)],
-                var slot = slot(in: partition, containing: offset)
-            else {
+            let partition = partitionSlots[tp].flatMap { partitions[Int($0)] }
+            let isTail = isTailRead(partition, offset: offset)
+            guard let partition, var slot = slot(in: partition, containing: offset) else {
                 stats.misses += 1
+                if isTail { stats.tailMisses += 1 } else { stats.catchUpMisses += 1 }
                 return nil
             }
             var chunks: [ByteBuffer] = []
@@ -163,6 +186,7 @@ extension ReadCache {
             if !chunks.isEmpty {
                 stats.hits += 1
                 stats.hitBytes += total
+                if isTail { stats.tailHits += 1 } else { stats.catchUpHits += 1 }
             }
             return CachedBatches(chunks: chunks, nextOffset: next, byteCount: total)
         }
@@ -170,24 +194,30 @@ extension ReadCache {
         // MARK: - Admission
 
         /// Admits one batch (already copied) under the policy; evicts first to keep `usedBytes ≤ maxBytes`.
-        mutating func admit(_ tp: TopicPartition, _ batch: CopiedBatch, origin: CacheInsertOrigin) {
+        /// - Parameter gated: a cold batch that already passed the ghost gate (`gateColdBatches`, which removed
+        ///   its ghost key): it goes on probation. Ungated cold inserts follow plain S3-FIFO (ghost hit → main).
+        /// - Returns: whether the batch was added (false: already cached, or too big).
+        @discardableResult
+        mutating func admit(_ tp: TopicPartition, _ batch: CopiedBatch, origin: CacheInsertOrigin, gated: Bool = false)
+            -> Bool
+        {
             guard let bytes = batch.bytes, bytes.capacity <= maxBytes else {
                 stats.rejected += 1
-                return
+                return false
             }
             let partitionSlot = partitionSlot(for: tp)
             let uid = partitions[Int(partitionSlot)]?.uid ?? 0
             if let existing = partitions[Int(partitionSlot)]?.byBase[batch.baseOffset],
                 entries[Int(existing)].lastOffset == batch.lastOffset
             {
-                return
+                return false
             }
             removeOverlapping(partitionSlot, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset)
             let charge = bytes.capacity
             var queue = QueueID.probation
             if origin == .append {
                 queue = .main
-            } else if ghost.remove(GhostKey(partitionUID: uid, baseOffset: batch.baseOffset)) {
+            } else if !gated && ghost.remove(GhostKey(partitionUID: uid, baseOffset: batch.baseOffset)) {
                 queue = .main
                 stats.promotions += 1
             }
@@ -214,6 +244,7 @@ extension ReadCache {
             stats.inserts += 1
             stats.insertedBytes += charge
             ghost.maxCount = max(1024, probation.count + main.count)
+            return true
         }
 
         /// The partition's slot, created on first use.

@@ -11,6 +11,13 @@ public enum CacheInsertOrigin: Sendable, Hashable {
     case read
 }
 
+/// The answer of `ReadCache.lookup`: cached batches, or a miss with the ticket for a later read-back.
+public enum CacheLookup: Sendable {
+    case hit(CachedBatches)
+    /// No cached batch contains the offset; the ticket dates the miss (see `offerColdRead`).
+    case miss(CacheTicket)
+}
+
 /// A point in a `ReadCache`'s history of removals, taken before reading the log for a read-back insert. The insert
 /// is refused if the partition's cached range was invalidated or removed after the ticket: the bytes read may be
 /// from segments that retention, truncation or a compaction swap replaced meanwhile.
@@ -41,6 +48,18 @@ public struct CachedBatches: Sendable {
 ///   batches keep S3-FIFO's 2-bit frequency: main reinserts them instead of evicting while they have credit.
 /// - So a sequential scan of old data (read once) flows through probation and never pushes out the tail.
 ///
+/// **Cold admission is gated by the ghost** (`offerColdRead`, the broker's path; chosen by re-running the
+/// simulation, `tools/cachesim/RESULTS.md`). A fetch that misses is answered from the file with `sendfile` as
+/// before: the fetch path never copies batch bytes. The missed range is then offered to a bounded background
+/// read-back (`ColdReadAdmitter`, one serial queue off the event loops; offers beyond its queue are dropped and
+/// counted). The read-back walks the range's batch headers and asks the ghost about each batch: one the ghost
+/// does not remember (a first cold read) is only remembered there — no bytes read, nothing evicted; one it
+/// remembers (read before, recently) is read from the file straight into its own buffer (the cache's one copy)
+/// and admitted on probation, under the ticket taken with the miss. So a sequential scanner larger than the
+/// cache costs it ghost keys only and never evicts main-queue (tail) entries, while a range read twice (a
+/// replaying consumer, a second group) is cached for the next reader. The `.read` origin of `insert` stays plain
+/// S3-FIFO (every offered batch on probation) for callers that already hold bytes.
+///
 /// **Memory accounting is exact.** The budget counts the bytes of batch storage the cache owns, and `bytes` never
 /// exceeds `maxBytes`: admission evicts first and refuses a batch whose storage is larger than the whole budget.
 /// Each batch is copied once, outside the lock, into a buffer of its own, and is charged that buffer's `capacity`:
@@ -69,15 +88,21 @@ public final class ReadCache: Sendable {
     /// Whether the cache holds anything at all (`maxBytes > 0`).
     public let isEnabled: Bool
     let state: Mutex<State>
+    /// The background read-back of cold misses (`offerColdRead`).
+    let coldReads: ColdReadAdmitter
 
     /// Fraction of the budget for the probation queue (S3-FIFO's "small" queue, 10%).
     static let probationFraction = 0.1
 
-    /// - Parameter maxBytes: the budget in bytes (`log.cache.max.bytes`, default 256 MiB); ≤ 0 disables the cache.
-    public init(maxBytes: Int) {
+    /// - Parameters:
+    ///   - maxBytes: the budget in bytes (`log.cache.max.bytes`, default 256 MiB); ≤ 0 disables the cache.
+    ///   - coldReadQueueLimit: read-backs of cold misses that may wait at once; further offers are dropped
+    ///     (`stats.coldRejected`).
+    public init(maxBytes: Int, coldReadQueueLimit: Int = ColdReadAdmitter.defaultQueueLimit) {
         self.maxBytes = max(0, maxBytes)
         self.isEnabled = maxBytes > 0
         self.state = Mutex(State(maxBytes: max(0, maxBytes), probationFraction: Self.probationFraction))
+        self.coldReads = ColdReadAdmitter(queueLimit: coldReadQueueLimit)
     }
 
     // MARK: - Insert
@@ -101,6 +126,9 @@ public final class ReadCache: Sendable {
         guard isEnabled else { return }
         let batches = Self.copyBatches(bytes, baseOffset: baseOffset, lastOffset: lastOffset, maxBytes: maxBytes)
         let released = state.withLock { state in
+            if origin == .append {
+                state.recordAppend(tp, baseOffset: baseOffset, byteCount: bytes.readableBytes)
+            }
             guard let batches, state.isCurrent(ticket, for: tp) else {
                 state.stats.rejected += 1
                 return state.takeReleased()
@@ -129,6 +157,27 @@ public final class ReadCache: Sendable {
     {
         guard isEnabled else { return nil }
         return state.withLock { $0.read(tp, from: offset, maxBytes: maxBytes, maxOffset: maxOffset) }
+    }
+
+    /// Whether a batch of `tp` containing `offset` is cached (a peek: no counters, no frequency credit).
+    public func holdsBatch(_ tp: TopicPartition, containing offset: Int64) -> Bool {
+        guard isEnabled else { return false }
+        return state.withLock { state in
+            guard let slot = state.partitionSlots[tp], let partition = state.partitions[Int(slot)] else { return false }
+            return state.slot(in: partition, containing: offset) != nil
+        }
+    }
+
+    /// `read`, with the ticket for a read-back on a miss taken in the same critical section (so a caller holding
+    /// its log's lock dates the miss exactly at the snapshot it will read from disk).
+    public func lookup(_ tp: TopicPartition, from offset: Int64, maxBytes: Int, maxOffset: Int64 = .max)
+        -> CacheLookup
+    {
+        guard isEnabled else { return .miss(CacheTicket(clock: 0)) }
+        return state.withLock { state in
+            if let hit = state.read(tp, from: offset, maxBytes: maxBytes, maxOffset: maxOffset) { return .hit(hit) }
+            return .miss(CacheTicket(clock: state.removalClock))
+        }
     }
 
     // MARK: - Removal
@@ -179,7 +228,9 @@ public final class ReadCache: Sendable {
     /// A consistent snapshot of the counters.
     public var stats: ReadCacheStats {
         guard isEnabled else { return ReadCacheStats() }
-        return state.withLock { $0.snapshot() }
+        var snapshot = state.withLock { $0.snapshot() }
+        snapshot.coldRejected += coldReads.droppedOffers
+        return snapshot
     }
 
     // MARK: - Copying

@@ -26,31 +26,39 @@ extension PartitionLog {
     /// Otherwise zero-copy from disk: returns one `.file` slice of a segment. The start is found by an offset-index lookup under the
     /// lock, then a forward scan of 61-byte batch headers read with `pread` outside it. When the rest of the segment
     /// fits in `maxBytes` it is returned without scanning further; otherwise batch headers are walked to end the
-    /// slice on a batch boundary. Like Kafka, one read returns data of one segment.
+    /// slice on a batch boundary. Like Kafka, one read returns data of one segment. The slice is then offered to
+    /// the cache's background read-back (`ReadCache.offerColdRead`), which admits batches read before recently
+    /// and only remembers the others; the offer never blocks and never reads on the caller's thread.
     /// - Parameter minOneBatch: return the first batch whole even if it is larger than `maxBytes` (KIP-74).
     /// - Returns: an empty result when `offset == logEndOffset`.
     /// - Throws: `.offsetOutOfRange` if offset < logStartOffset or > logEndOffset; `.io`; `.logClosed`.
     public func read(from offset: Int64, maxBytes: Int, minOneBatch: Bool = true, maxOffset: Int64? = nil)
         throws(StorageError) -> LogReadResult
     {
-        let (views, startOffset, endOffset, cached) = try state.withLock {
-            (state) throws(StorageError) -> ([SegmentReadView], Int64, Int64, CachedBatches?) in
+        let (views, startOffset, endOffset, cached, ticket) = try state.withLock {
+            (state) throws(StorageError) -> ([SegmentReadView], Int64, Int64, CachedBatches?, CacheTicket?) in
             guard !state.isClosed else { throw .logClosed(topicPartition) }
             let end = state.logEndOffset
             guard offset >= state.logStartOffset, offset <= end else {
                 throw .offsetOutOfRange(requested: offset, logStartOffset: state.logStartOffset, logEndOffset: end)
             }
-            if offset == end { return ([], state.logStartOffset, end, nil) }
+            if offset == end { return ([], state.logStartOffset, end, nil, nil) }
             // The cache is consulted under the log's lock: what it holds is then exactly this snapshot's bytes
-            // (appends insert and every removal path invalidates under the same lock). A hit takes no disk views.
+            // (appends insert and every removal path invalidates under the same lock). A hit takes no disk views;
+            // a miss's ticket dates this snapshot for the read-back.
             let limit = min(maxOffset ?? end, end)
-            if offset < limit,
-                let hit = readCache.read(topicPartition, from: offset, maxBytes: maxBytes, maxOffset: limit),
-                let first = hit.chunks.first, minOneBatch || first.readableBytes <= maxBytes
-            {
-                return ([], state.logStartOffset, end, hit)
+            var ticket: CacheTicket? = nil
+            if offset < limit {
+                switch readCache.lookup(topicPartition, from: offset, maxBytes: maxBytes, maxOffset: limit) {
+                case let .hit(hit):
+                    if let first = hit.chunks.first, minOneBatch || first.readableBytes <= maxBytes {
+                        return ([], state.logStartOffset, end, hit, nil)
+                    }
+                case let .miss(missTicket):
+                    ticket = missTicket
+                }
             }
-            return (Self.views(state, from: offset), state.logStartOffset, end, nil)
+            return (Self.views(state, from: offset), state.logStartOffset, end, nil, ticket)
         }
         if let cached {
             return LogReadResult(
@@ -68,6 +76,9 @@ extension PartitionLog {
                 {
                     chunks.append(.file(slice))
                     nextOffset = next
+                    if let ticket, readCache.isEnabled {
+                        readCache.offerColdRead(topicPartition, slice: slice, ticket: ticket)
+                    }
                 }
                 break
             }
