@@ -33,6 +33,8 @@ public actor Broker {
         let logManager: LogManager
         let cleaner: LogCleaner
         let serverChannels: [any Channel]
+        /// The metrics HTTP server, when enabled and bound.
+        let metricsChannel: (any Channel)?
         let tracker: ConnectionTracker
         let periodicTasks: [RepeatedTask]
     }
@@ -44,6 +46,9 @@ public actor Broker {
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     /// Set when shutdown hit an error (the marker may be missing: next start recovers).
     public private(set) var shutdownFailure: String?
+    /// Where `GET /metrics` is served once started (port 0 resolved); nil when `metrics.listener` is disabled or
+    /// its default address could not be bound.
+    public private(set) var metricsEndpoint: MetricsEndpoint?
     /// How long shutdown waits for connections to finish before closing them, ms.
     private let drainTimeoutMs: Int64 = 10_000
 
@@ -63,10 +68,13 @@ public actor Broker {
         let configuration = self.configuration
         let logger = self.logger
         let clock = self.clock
+        let started = ContinuousClock.now
+        let metrics = BrokerMetrics()
         let opened: (LogManager, BrokerContext)
         do {
             opened = try await threadPool.runIfActive {
-                try Self.openStorage(configuration: configuration, threadPool: threadPool, logger: logger, clock: clock)
+                try Self.openStorage(
+                    configuration: configuration, threadPool: threadPool, logger: logger, clock: clock, metrics: metrics)
             }
         } catch {
             try? await group.shutdownGracefully()
@@ -76,39 +84,61 @@ public actor Broker {
         let (logManager, context) = opened
         let tracker = ConnectionTracker()
         let dispatcher = Self.makeDispatcher(context: context)
+        // The cleaner compacts `cleanup.policy=compact` logs on its own threads (log.cleaner.*); started below.
+        let cleaner = LogCleaner(manager: logManager, config: configuration.cleanerConfig(), logger: logger, clock: clock)
+        let collector = MetricsCollector(
+            metrics: metrics, topics: context.topics, readCache: logManager.readCache, cleaner: cleaner,
+            connections: tracker, started: started)
         var channels: [any Channel] = []
         var bound: [BoundListener] = []
+        var metricsChannel: (any Channel)?
+        var metricsEndpoint: MetricsEndpoint?
         do {
             for listener in configuration.listeners {
                 let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
                 let channel = try await Self.bootstrap(
                     group: group, dispatcher: dispatcher, tracker: tracker,
-                    maxFrameBytes: configuration.socketRequestMaxBytes, logger: logger
+                    maxFrameBytes: configuration.socketRequestMaxBytes, logger: logger, metrics: metrics
                 ).bind(host: host, port: listener.port).get()
                 channels.append(channel)
                 let address = channel.localAddress
                 bound.append(BoundListener(listener: listener, host: address?.ipAddress ?? host, port: address?.port ?? listener.port))
             }
+            if let address = configuration.metricsListener {
+                do {
+                    (metricsChannel, metricsEndpoint) = try await MetricsServer.bind(
+                        address, group: group, render: { await collector.render() },
+                        isShuttingDown: { context.isShuttingDown })
+                } catch where !configuration.metricsListenerIsExplicit {
+                    logger.warning(
+                        "metrics endpoint not started (set metrics.listener to choose another address, or none)",
+                        metadata: ["metrics.listener": "\(address)", "error": "\(error)"])
+                } catch {
+                    throw BrokerError.bind(listener: "metrics.listener=\(address)", reason: "\(error)")
+                }
+            }
         } catch {
             for channel in channels { try? await channel.close() }
+            try? await metricsChannel?.close()
             try? await threadPool.runIfActive { try logManager.close() }
             try? await group.shutdownGracefully()
             try? await threadPool.shutdownGracefully()
+            if let error = error as? BrokerError, case .bind = error { throw error }
             throw BrokerError.bind(listener: configuration.listeners.map(\.description).joined(separator: ","), reason: "\(error)")
         }
         context.setAdvertisedEndpoints(Self.advertised(bound: bound, configuration: configuration))
         let tasks = Self.schedulePeriodicWork(group: group, context: context, logManager: logManager)
-        // The cleaner compacts `cleanup.policy=compact` logs on its own threads (log.cleaner.*).
-        let cleaner = LogCleaner(manager: logManager, config: configuration.cleanerConfig(), logger: logger, clock: clock)
         cleaner.start()
         state = .running(
             Running(
                 group: group, threadPool: threadPool, context: context, logManager: logManager, cleaner: cleaner,
-                serverChannels: channels, tracker: tracker, periodicTasks: tasks))
+                serverChannels: channels, metricsChannel: metricsChannel, tracker: tracker, periodicTasks: tasks))
+        self.metricsEndpoint = metricsEndpoint
         for listener in bound {
             logger.notice(
                 "listening", metadata: ["listener": "\(listener.listener.name)", "address": "\(listener.host):\(listener.port)"])
         }
+        if let metricsEndpoint { logger.notice("metrics endpoint", metadata: ["url": "\(metricsEndpoint.url)"]) }
         return bound
     }
 
@@ -142,6 +172,8 @@ public actor Broker {
             running.tracker.closeAll()
             await running.tracker.waitUntilDrained()
         }
+        // /health answered 503 while connections drained; now the metrics endpoint closes too.
+        try? await running.metricsChannel?.close()
         do {
             try await running.threadPool.runIfActive {
                 running.cleaner.stop()  // blocks until cleanings in progress abort
@@ -179,7 +211,8 @@ public actor Broker {
     // MARK: - Start-up steps
 
     private static func openStorage(
-        configuration: BrokerConfiguration, threadPool: NIOThreadPool, logger: Logger, clock: @escaping @Sendable () -> Int64
+        configuration: BrokerConfiguration, threadPool: NIOThreadPool, logger: Logger, clock: @escaping @Sendable () -> Int64,
+        metrics: BrokerMetrics
     ) throws -> (LogManager, BrokerContext) {
         let directory = configuration.logDirectory
         try FileIO.createDirectories(directory)
@@ -197,7 +230,7 @@ public actor Broker {
             let clusterId = configuration.clusterId ?? Self.readClusterId(directory: directory) ?? "runnel-cluster"
             let context = BrokerContext(
                 configuration: configuration, clusterId: clusterId, topics: topics, producerStates: producerStates,
-                producerIds: producerIds, threadPool: threadPool, logger: logger, clock: clock)
+                producerIds: producerIds, threadPool: threadPool, logger: logger, clock: clock, metrics: metrics)
             logger.info(
                 "storage open",
                 metadata: ["log.dir": "\(directory)", "topics": "\(store.allTopics().count)", "cluster.id": "\(clusterId)"])
@@ -243,7 +276,7 @@ public actor Broker {
 
     private static func bootstrap(
         group: MultiThreadedEventLoopGroup, dispatcher: RequestDispatcher, tracker: ConnectionTracker,
-        maxFrameBytes: Int, logger: Logger
+        maxFrameBytes: Int, logger: Logger, metrics: BrokerMetrics
     ) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -255,7 +288,8 @@ public actor Broker {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(
-                        KafkaConnectionHandler(dispatcher: dispatcher, connectionTracker: tracker, logger: logger))
+                        KafkaConnectionHandler(
+                            dispatcher: dispatcher, connectionTracker: tracker, logger: logger, metrics: metrics))
                 }
             }
     }

@@ -20,6 +20,8 @@ final class BrokerContext: Sendable {
     let producerStates: ProducerStateRegistry
     let producerIds: ProducerIdAllocator
     let fetchWaiters = FetchWaiters()
+    /// Request-path metrics and the registry `GET /metrics` renders.
+    let metrics: BrokerMetrics
     /// Blocking work: fsync, directory creation, metadata writes.
     let threadPool: NIOThreadPool
     let logger: Logger
@@ -32,9 +34,10 @@ final class BrokerContext: Sendable {
     init(
         configuration: BrokerConfiguration, clusterId: String, topics: TopicManager,
         producerStates: ProducerStateRegistry, producerIds: ProducerIdAllocator, threadPool: NIOThreadPool,
-        logger: Logger, clock: @escaping @Sendable () -> Int64
+        logger: Logger, clock: @escaping @Sendable () -> Int64, metrics: BrokerMetrics = BrokerMetrics()
     ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.nodeId = configuration.nodeId
         self.clusterId = clusterId
         self.topics = topics

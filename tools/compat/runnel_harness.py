@@ -3,8 +3,12 @@
 A `Broker` owns one data directory and runs the binary in its own process group
 (so a stop signal reaches every child).  It binds an ephemeral port
 (`listeners=PLAINTEXT://127.0.0.1:0`) and learns the real port from the line
-`runnel: listening on HOST:PORT` on stdout.  stderr (the logs) goes to a file per
-start; `log_tail()` returns the end of every start's logs for failure reports.
+`runnel: listening on HOST:PORT` on stdout.  The metrics endpoint also binds an
+ephemeral port (`metrics.listener=127.0.0.1:0`, unless the overrides set it) and
+its URL is read from `runnel: metrics on http://HOST:PORT/metrics` into
+`metrics_url` (None when disabled or not announced).  stderr (the logs) goes to a
+file per start; `log_tail()` returns the end of every start's logs for failure
+reports.
 
 Every wait has a time limit: a hung broker fails a test instead of hanging CI.
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LISTEN_RE = re.compile(r"runnel: listening on (\S+):(\d+)")
+METRICS_RE = re.compile(r"runnel: metrics on (http://\S+)")
 
 # Every broker that has been started and not yet closed; the conftest reports
 # their logs when a test fails and the atexit hook kills any left over.
@@ -74,6 +79,8 @@ class Broker:
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
+        # http://HOST:PORT/metrics of the running process, when its metrics endpoint is on.
+        self.metrics_url: str | None = None
         self.starts = 0
         self.log_files: list[Path] = []
         self.returncodes: list[int] = []
@@ -89,6 +96,18 @@ class Broker:
         return f"{self.host}:{self.port}"
 
     @property
+    def health_url(self) -> str | None:
+        """http://HOST:PORT/health beside `metrics_url` (None when metrics are off)."""
+        if self.metrics_url is None:
+            return None
+        return self.metrics_url.rsplit("/", 1)[0] + "/health"
+
+    @property
+    def metrics_expected(self) -> bool:
+        value = str(self.overrides.get("metrics.listener", "127.0.0.1:0")).strip()
+        return value not in ("", "none")
+
+    @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -96,6 +115,9 @@ class Broker:
         args = [self.binary, "serve",
                 "--override", "listeners=PLAINTEXT://127.0.0.1:0",
                 "--log-dirs", str(self.data_dir)]
+        if "metrics.listener" not in self.overrides:
+            # An ephemeral port: parallel brokers never collide on the default 9644.
+            args += ["--override", "metrics.listener=127.0.0.1:0"]
         for key, value in self.overrides.items():
             args += ["--override", f"{key}={value}"]
         return args
@@ -112,6 +134,7 @@ class Broker:
         self.log_files += [stdout_path, stderr_path]
         self._stderr_fh = open(stderr_path, "wb")
         self.host = self.port = None
+        self.metrics_url = None
         self.proc = subprocess.Popen(
             self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._stderr_fh, start_new_session=True, cwd=str(self.log_dir),
@@ -120,6 +143,7 @@ class Broker:
             if self not in LIVE_BROKERS:
                 LIVE_BROKERS.append(self)
         listening = threading.Event()
+        metrics_announced = threading.Event()
         proc = self.proc
 
         def pump() -> None:
@@ -130,12 +154,19 @@ class Broker:
                 for line in iter(proc.stdout.readline, b""):
                     out.write(line)
                     out.flush()
+                    text = line.decode("utf-8", "replace")
                     if not listening.is_set():
-                        m = LISTEN_RE.search(line.decode("utf-8", "replace"))
+                        m = LISTEN_RE.search(text)
                         if m:
                             self.host, self.port = m.group(1), int(m.group(2))
                             listening.set()
+                    if not metrics_announced.is_set():
+                        m = METRICS_RE.search(text)
+                        if m:
+                            self.metrics_url = m.group(1)
+                            metrics_announced.set()
             listening.set()
+            metrics_announced.set()
 
         self._stdout_thread = threading.Thread(target=pump, name=f"{stem}-stdout", daemon=True)
         self._stdout_thread.start()
@@ -146,6 +177,10 @@ class Broker:
                 f"{self.name} did not announce 'runnel: listening on HOST:PORT' within "
                 f"{timeout:.0f}s (exit code {code}); command: {' '.join(self.command())}\n"
                 + self.log_tail())
+        # The metrics line follows the listening line(s) at once; a binary that
+        # predates it (or a disabled endpoint) leaves metrics_url None.
+        if self.metrics_expected:
+            metrics_announced.wait(5)
         # The announcement should mean the socket is bound; confirm it accepts.
         deadline = time.monotonic() + 10
         while True:
@@ -211,6 +246,7 @@ class Broker:
             self._stderr_fh.close()
             self._stderr_fh = None
         self.port = None
+        self.metrics_url = None
 
     def restart(self, sig: int = signal.SIGTERM) -> "Broker":
         if self.running:

@@ -82,7 +82,11 @@ public struct BrokerConfigKey: Sendable, Hashable {
         .init("connections.max.idle.ms", .long, "600000", used: false),
         .init("queued.max.requests", .int, "500", used: false),
         .init("fetch.max.bytes", .int, "57671680"),
-        .init("metrics.listener", .string, "127.0.0.1:9644", used: false),
+        // The Prometheus/health HTTP endpoint (GET /metrics, GET /health): `host:port` (`[::1]:9644` for IPv6,
+        // `:9644` for all interfaces, port 0 = a free port, announced as `runnel: metrics on http://HOST:PORT/metrics`);
+        // an empty value or `none` disables it. A bind failure stops start-up when the key is set explicitly; with the
+        // default value it only logs a warning (several brokers, e.g. tests, may share the machine).
+        .init("metrics.listener", .string, "127.0.0.1:9644"),
         // Topics.
         .init("num.partitions", .int, "1"),
         .init("default.replication.factor", .int, "1"),

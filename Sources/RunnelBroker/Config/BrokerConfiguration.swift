@@ -42,6 +42,10 @@ public struct BrokerConfiguration: Sendable {
     /// The cluster id reported in Metadata/DescribeCluster (`cluster.id`; else one persisted in meta.properties).
     public let clusterId: String?
     public let producerIdExpirationMs: Int64
+    /// Where the metrics HTTP endpoint listens (`metrics.listener`); nil when disabled (empty or `none`).
+    public let metricsListener: MetricsListenerAddress?
+    /// Whether `metrics.listener` was set explicitly (then a bind failure is fatal; the default only warns).
+    public var metricsListenerIsExplicit: Bool { explicit["metrics.listener"] != nil }
 
     /// Topic-level defaults derived from broker keys (`retention.ms` from `log.retention.hours`, ...), only
     /// for keys set explicitly at the broker; feed them to `LogConfig.apply` over Kafka's defaults.
@@ -147,6 +151,7 @@ public struct BrokerConfiguration: Sendable {
         logFlushOffsetCheckpointIntervalMs = try lookup.int64("log.flush.offset.checkpoint.interval.ms")
         clusterId = lookup.string("cluster.id")
         producerIdExpirationMs = try lookup.int64("producer.id.expiration.ms")
+        metricsListener = try MetricsListenerAddress.parse(lookup.string("metrics.listener") ?? "")
         topicDefaults = try Self.deriveTopicDefaults(lookup)
     }
 

@@ -39,6 +39,7 @@ enum GroupCoordinatorWiring {
             partitionExists: { topic, partition in
                 topics.log(TopicPartition(topic: topic, partition: partition)) != nil
             })
+        context.metrics.observe(groups: coordinator)  // runnel_group_* gauges (Metrics/)
         start(coordinator, offsetsLog: offsetsLog, config: config, context: context)
         return handlers(coordinator: coordinator, offsetsLog: offsetsLog, context: context)
     }

@@ -12,6 +12,8 @@ import RunnelStorage
 struct FetchHandler {
     static let versions: ClosedRange<Int16> = 4...12
     let broker: BrokerContext
+    /// Long polls per connection, cancelled when their client hangs up.
+    let hangUps = FetchHangUps()
 
     var erased: AnyApiHandler {
         AnyApiHandler(apiKey: .fetch, advertisedVersions: Self.versions) { body, context in
@@ -45,10 +47,15 @@ struct FetchHandler {
         let minBytes = Int(request.minBytes)
         let header = context.header
         let broker = self.broker
+        let tally = FetchOutTally()
         let read: @Sendable () -> (topics: [FetchTopicResult], bytes: Int, hasError: Bool) = {
-            Self.read(targets, maxBytes: maxBytes, broker: broker)
+            Self.read(targets, maxBytes: maxBytes, broker: broker, tally: tally)
         }
         let encode: @Sendable ([FetchTopicResult]) -> RequestOutcome = { topics in
+            tally.recordSent(into: broker.metrics)
+            for topic in topics {
+                for partition in topic.partitions { broker.metrics.recordError(api: .fetch, code: partition.errorCode) }
+            }
             var head = MessageWriter(initialCapacity: 8)
             head.writeInt32(header.correlationId)
             if header.apiVersion >= 12 { head.writeTaggedFields([]) }
@@ -56,25 +63,51 @@ struct FetchHandler {
                 + FetchResponseWriter.encode(version: header.apiVersion, topics: topics)
             return .respond(parts)
         }
-        let first = read()
-        if request.maxWaitMs <= 0 || first.bytes >= minBytes || first.hasError || broker.isShuttingDown {
-            return context.eventLoop.makeSucceededFuture(encode(first.topics))
+        let maxWaitMs = request.maxWaitMs
+        let eventLoop = context.eventLoop
+        let connectionClosed = context.connectionClosed
+        let hangUps = self.hangUps
+        let respond: @Sendable (LongPoll.ReadResult) -> EventLoopFuture<RequestOutcome> = { first in
+            if maxWaitMs <= 0 || first.bytes >= minBytes || first.hasError || broker.isShuttingDown {
+                return eventLoop.makeSucceededFuture(encode(first.topics))
+            }
+            let partitions = targets.flatMap { $0.1.map { TopicPartition(topic: $0.topic, partition: $0.partition) } }
+            let poll = LongPoll(
+                eventLoop: eventLoop, waiters: broker.fetchWaiters, partitions: partitions,
+                isSatisfied: { result in result.bytes >= minBytes || result.hasError || broker.isShuttingDown },
+                read: read, encode: encode)
+            let answer = poll.start(maxWaitMs: Int64(maxWaitMs))
+            // A client that hangs up stops the wait at once instead of holding a waiter until max_wait_ms (one
+            // close-future callback per connection: see FetchHangUps).
+            let token = hangUps.watch(poll, until: connectionClosed)
+            answer.whenComplete { _ in hangUps.release(token, closed: connectionClosed) }
+            return answer
         }
-        let partitions = targets.flatMap { $0.1.map { TopicPartition(topic: $0.topic, partition: $0.partition) } }
-        let poll = LongPoll(
-            eventLoop: context.eventLoop, waiters: broker.fetchWaiters, partitions: partitions,
-            isSatisfied: { result in result.bytes >= minBytes || result.hasError || broker.isShuttingDown },
-            read: read, encode: encode)
-        let answer = poll.start(maxWaitMs: Int64(request.maxWaitMs))
-        // A client that hangs up stops the wait at once instead of holding a waiter until max_wait_ms.
-        context.connectionClosed.whenComplete { _ in poll.cancel() }
-        return answer
+        // A first read that must go to the files (offset-index lookup, 61-byte header preads: catch-up readers)
+        // runs on the thread pool; reads the cache serves (tail readers) stay on the event loop. If the pool is
+        // stopping, the read runs here as before.
+        if Self.needsDisk(targets, broker: broker) {
+            return broker.runBlocking(on: eventLoop, read).map(Optional.some).recover { _ in nil }
+                .flatMap { respond($0 ?? read()) }
+        }
+        return respond(read())
     }
 
-    /// Reads every target once.
-    static func read(_ targets: [(String, [Target])], maxBytes: Int, broker: BrokerContext)
+    /// Whether some target's read would go to the segment files (a cache miss inside its log).
+    static func needsDisk(_ targets: [(String, [Target])], broker: BrokerContext) -> Bool {
+        targets.contains { name, partitions in
+            partitions.contains { target in
+                let tp = TopicPartition(topic: name, partition: target.partition)
+                return broker.topics.log(tp)?.readWouldTouchDisk(from: target.fetchOffset) ?? false
+            }
+        }
+    }
+
+    /// Reads every target once; `tally` receives what this read returned per partition (metrics).
+    static func read(_ targets: [(String, [Target])], maxBytes: Int, broker: BrokerContext, tally: FetchOutTally? = nil)
         -> (topics: [FetchTopicResult], bytes: Int, hasError: Bool)
     {
+        var sent: [FetchOutTally.Entry] = []
         var remaining = maxBytes
         var total = 0
         var hasError = false
@@ -99,6 +132,10 @@ struct FetchHandler {
                             records: result.chunks))
                     total += bytes
                     remaining = max(0, remaining - bytes)
+                    if bytes > 0 {
+                        sent.append(
+                            .init(topic: name, bytes: bytes, offsets: max(0, result.nextOffset - target.fetchOffset)))
+                    }
                 } catch {
                     var failed = FetchPartitionResult.error(target.partition, ErrorCode(error))
                     failed.highWatermark = log.highWatermark
@@ -110,6 +147,7 @@ struct FetchHandler {
             }
             topics.append(FetchTopicResult(name: name, partitions: results))
         }
+        tally?.set(sent)
         return (topics, total, hasError)
     }
 }

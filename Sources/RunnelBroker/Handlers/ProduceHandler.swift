@@ -68,7 +68,13 @@ struct ProduceHandler {
         }
         let failed = topics.contains { $0.partitions.contains { $0.error != .none } }
         if acks == 0 {
-            if failed { return context.eventLoop.makeSucceededFuture(.close(reason: "acks=0 produce failed")) }
+            if failed {
+                // No response carries these codes, so they are counted here (the close counts as well).
+                for topic in topics {
+                    for partition in topic.partitions { broker.metrics.recordError(api: .produce, code: partition.error.rawValue) }
+                }
+                return context.eventLoop.makeSucceededFuture(.close(reason: "acks=0 produce failed"))
+            }
         }
         // Flushes requested by the flush policy run on the thread pool; acks=-1 waits for them.
         let logsToFlush = topics.flatMap { $0.partitions.compactMap(\.flush) }
@@ -90,10 +96,15 @@ struct ProduceHandler {
         if acks == 0 { return context.eventLoop.makeSucceededFuture(.noResponse) }
         let header = context.header
         let finalTopics = topics
+        let metrics = broker.metrics
         return flushed.map { () -> RequestOutcome in
-            .respond(ResponseEncoder.encode(Self.response(finalTopics, flushFailed: false), header: header))
+            let response = Self.response(finalTopics, flushFailed: false)
+            metrics.recordErrors(in: response, api: .produce)
+            return .respond(ResponseEncoder.encode(response, header: header))
         }.flatMapErrorThrowing { _ in
-            .respond(ResponseEncoder.encode(Self.response(finalTopics, flushFailed: true), header: header))
+            let response = Self.response(finalTopics, flushFailed: true)
+            metrics.recordErrors(in: response, api: .produce)
+            return .respond(ResponseEncoder.encode(response, header: header))
         }
     }
 
@@ -210,6 +221,7 @@ struct ProduceHandler {
                 info = try log.append(records, now: now)
             }
             guard let info else { return }
+            broker.metrics.recordAppend(topic: topicName, bytes: records.readableBytes, records: header.recordsCount)
             result.baseOffset = info.firstOffset
             result.logAppendTime = info.logAppendTime
             result.logStartOffset = info.logStartOffset

@@ -22,6 +22,9 @@ final class RequestDispatcher: Sendable {
         handlers.values.map { ($0.apiKey, $0.advertisedVersions) }.sorted { $0.apiKey.rawValue < $1.apiKey.rawValue }
     }
 
+    /// Whether `api` has a handler (metrics count only served APIs).
+    func serves(_ api: ApiKey) -> Bool { handlers[api] != nil }
+
     /// - Parameter connectionClosed: the connection's close future.
     func handle(frame: ByteBuffer, eventLoop: any EventLoop, connectionClosed: EventLoopFuture<Void>, logger: Logger)
         -> EventLoopFuture<RequestOutcome>

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import RunnelProtocol
 import RunnelStorage
 
 #if canImport(Glibc)
@@ -17,6 +18,11 @@ import RunnelStorage
 ///
 /// Loop-bound: every member is touched only on the channel's event loop (NIO handler contract); request work that
 /// completes elsewhere is hopped back with `hop(to:)` before it touches handler state.
+///
+/// Metrics: every request with a served API key is counted and timed here (`runnel_requests_total`,
+/// `runnel_request_duration_seconds`, from dequeue to response ready); closes and failures count as errors, and
+/// the encoded responses of ListOffsets and the group APIs are scanned for error codes (`ResponseErrorScanner`).
+/// The instruments are cached per connection, so the metrics lock is taken once per API per connection.
 final class KafkaConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = IOData
@@ -33,11 +39,14 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var quiescing = false
     private var closed = false
     private var readPaused = false
+    private let metrics: BrokerMetrics?
+    private var instruments: [ApiKey: BrokerMetrics.RequestInstruments] = [:]
 
-    init(dispatcher: RequestDispatcher, connectionTracker: ConnectionTracker, logger: Logger) {
+    init(dispatcher: RequestDispatcher, connectionTracker: ConnectionTracker, logger: Logger, metrics: BrokerMetrics? = nil) {
         self.dispatcher = dispatcher
         self.connectionTracker = connectionTracker
         self.logger = logger
+        self.metrics = metrics
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -97,10 +106,12 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         }
         inFlight = true
         let eventLoop = context.eventLoop
+        let started = NIODeadline.now()
         let future = dispatcher.handle(
             frame: frame, eventLoop: eventLoop, connectionClosed: context.channel.closeFuture, logger: logger)
         future.hop(to: eventLoop).assumeIsolated().whenComplete { result in
             self.inFlight = false
+            self.record(result, frame: frame, started: started)
             guard !self.closed else { return }
             switch result {
             case let .success(.respond(parts)):
@@ -124,6 +135,35 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                 return
             }
             self.processNext(context: context)
+        }
+    }
+
+    /// Counts and times one finished request (see the type's doc); unknown API keys are not counted.
+    private func record(_ result: Result<RequestOutcome, any Error>, frame: ByteBuffer, started: NIODeadline) {
+        guard let metrics,
+            let rawKey = frame.getInteger(at: frame.readerIndex, as: Int16.self),
+            let api = ApiKey(rawValue: rawKey), dispatcher.serves(api)
+        else { return }
+        let instrumentsForApi: BrokerMetrics.RequestInstruments
+        if let cached = instruments[api] {
+            instrumentsForApi = cached
+        } else {
+            instrumentsForApi = metrics.requestInstruments(for: api)
+            instruments[api] = instrumentsForApi
+        }
+        instrumentsForApi.requests.increment()
+        instrumentsForApi.duration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+        switch result {
+        case let .success(.respond(parts)):
+            if ResponseErrorScanner.scans(api), let version = frame.getInteger(at: frame.readerIndex + 2, as: Int16.self) {
+                ResponseErrorScanner.record(parts, api: api, version: version, into: metrics)
+            }
+        case .success(.noResponse):
+            break
+        case .success(.close):
+            metrics.recordError(api: api, code: "closed")
+        case .failure:
+            metrics.recordError(api: api, code: "failed")
         }
     }
 

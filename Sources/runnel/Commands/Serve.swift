@@ -24,8 +24,11 @@ extension Runnel {
                 defaults (listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=./data/runnel).
                 Unknown keys are reported as a warning, or rejected with --strict-config.
 
-                Once a listener accepts connections, one line goes to standard output:
+                Once a listener accepts connections, one line per listener goes to standard
+                output, then one for the metrics endpoint (metrics.listener, default
+                127.0.0.1:9644; empty or none disables it):
                   runnel: listening on 127.0.0.1:9092
+                  runnel: metrics on http://127.0.0.1:9644/metrics
                 Logs go to standard error. SIGTERM or SIGINT stop accepting, finish
                 in-flight requests, flush, and write the clean-shutdown marker.
 
@@ -111,6 +114,9 @@ extension Runnel {
             }
             for listener in bound {
                 print("runnel: listening on \(listener.hostForDisplay):\(listener.port)")
+            }
+            if let metrics = await broker.metricsEndpoint {
+                print("runnel: metrics on \(metrics.url)")
             }
             fflush(nil)  // all C streams: the listening line must reach a pipe at once
 
