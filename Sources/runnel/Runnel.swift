@@ -14,6 +14,6 @@ struct Runnel: AsyncParsableCommand {
             Start a broker with embedded defaults (127.0.0.1:9092, data in ./data/runnel):
               runnel serve
             """,
-        subcommands: [Serve.self, Produce.self, Consume.self, Topics.self, Compact.self, DumpLog.self, Verify.self]
+        subcommands: [Serve.self, Produce.self, Consume.self, Topics.self, Groups.self, Compact.self, DumpLog.self, Verify.self, Stats.self]
     )
 }

@@ -68,35 +68,9 @@ public actor KafkaGroupConsumer {
     public var member: String { memberId }
 
     private func findCoordinator() async throws(ClientError) {
-        let version = try connection.version(for: .findCoordinator)
-        var attempt = 0
-        while true {
-            // v4 batches keys in `coordinatorKeys`; older versions take one `key`.
-            let request =
-                version >= 4
-                ? FindCoordinatorRequest(keyType: 0, coordinatorKeys: [groupId])
-                : FindCoordinatorRequest(key: groupId, keyType: 0)
-            let response = try await connection.send(request, version: version)
-            var code = KafkaErrorCode(rawValue: response.errorCode)
-            var host = response.host
-            var port = response.port
-            if version >= 4, let entry = response.coordinators.first {
-                code = KafkaErrorCode(rawValue: entry.errorCode)
-                host = entry.host
-                port = entry.port
-            }
-            if code == .none {
-                let address = BrokerAddress(host: host, port: Int(port))
-                if address != connection.address {
-                    coordinator = try await KafkaConnection.connect(to: address, clientId: connection.clientId)
-                }
-                return
-            }
-            attempt += 1
-            guard code.isRetriable, attempt < 50 else {
-                throw .broker(operation: "FindCoordinator for group \(groupId)", code: code, message: nil)
-            }
-            try? await Task.sleep(for: .milliseconds(100))
+        let address = try await connection.coordinatorAddress(of: groupId)
+        if address != connection.address {
+            coordinator = try await KafkaConnection.connect(to: address, clientId: connection.clientId)
         }
     }
 
@@ -137,9 +111,14 @@ public actor KafkaGroupConsumer {
                     groupId: groupId, generationId: generationId, memberId: memberId, protocolType: "consumer",
                     protocolName: response.protocolName, assignments: assignments))
             let syncCode = KafkaErrorCode(rawValue: sync.errorCode)
-            if syncCode == .rebalanceInProgress || syncCode == .illegalGeneration || syncCode == .unknownMemberId {
+            // Rejoin on a rebalance or a lost membership, and (as the Java client does) after a retriable
+            // error such as COORDINATOR_NOT_AVAILABLE while the coordinator loads or creates its log.
+            if syncCode == .rebalanceInProgress || syncCode == .illegalGeneration || syncCode == .unknownMemberId
+                || syncCode.isRetriable
+            {
                 if syncCode == .unknownMemberId { memberId = "" }
                 guard attempt < 20 else { throw .broker(operation: "SyncGroup \(groupId)", code: syncCode, message: nil) }
+                if syncCode.isRetriable { try? await Task.sleep(for: .milliseconds(100)) }
                 continue
             }
             guard syncCode == .none else {
