@@ -170,7 +170,15 @@ public final class KafkaConnection: Sendable {
             frame: request.frame(version: version, correlationId: correlationId, clientId: clientId),
             correlationId: correlationId, apiKey: Request.apiKey, version: version, expectsResponse: expectsResponse,
             timeoutMs: requestTimeoutMs + extraTimeoutMs, promise: promise)
-        channel.writeAndFlush(clientRequest, promise: nil)
+        // On a closed channel the pipeline's handlers may be gone, so `ConnectionHandler` never sees the request:
+        // fail its promise from the write's failure (a no-op when the handler already completed it).
+        let writePromise = channel.eventLoop.makePromise(of: Void.self)
+        let address = self.address
+        writePromise.futureResult.whenFailure { error in
+            promise.fail(
+                ClientError.connectionClosed(host: address.host, port: address.port, reason: "write failed: \(error)"))
+        }
+        channel.writeAndFlush(clientRequest, promise: writePromise)
         return promise.futureResult
     }
 

@@ -10,11 +10,21 @@ public struct IndexRanges: Sendable, Equatable, CustomStringConvertible {
 
     /// Adds `index`, which must be greater than every index added before.
     public mutating func append(_ index: Int) {
-        if let last = ranges.last, last.upperBound + 1 == index {
-            ranges[ranges.count - 1] = last.lowerBound...index
+        append(index...index)
+    }
+
+    /// Adds `range`, whose lower bound must be greater than every index added before.
+    public mutating func append(_ range: ClosedRange<Int>) {
+        if let last = ranges.last, last.upperBound + 1 == range.lowerBound {
+            ranges[ranges.count - 1] = last.lowerBound...range.upperBound
         } else {
-            ranges.append(index...index)
+            ranges.append(range)
         }
+    }
+
+    /// Adds every range of `other`, whose indices must all be greater than every index added before.
+    public mutating func append(contentsOf other: IndexRanges) {
+        for range in other.ranges { append(range) }
     }
 
     public func contains(_ index: Int) -> Bool { ranges.contains { $0.contains(index) } }

@@ -37,8 +37,21 @@ public struct ProducerConfiguration: Sendable {
     /// `max.in.flight.requests.per.connection` (at most 5 with idempotence, as Kafka's broker keeps 5 batches of
     /// producer state per partition).
     public var maxInFlightRequests: Int = 5
+    /// The most requests in flight an idempotent producer may have (Kafka's limit, too).
+    public static let maxIdempotentInFlight = 5
     /// The ack timeout sent in ProduceRequest, ms.
     public var ackTimeoutMs: Int32 = 30_000
+    /// `delivery.timeout.ms`: a batch that is still not acknowledged this long after its first record was
+    /// appended fails with the last error seen (Kafka's default, 2 minutes). Retries stop at this bound.
+    public var deliveryTimeoutMs: Int64 = 120_000
+    /// `retries`: how many times a batch is resent after a retriable error (Kafka's default: effectively
+    /// unlimited, bounded by `deliveryTimeoutMs`). 0 turns retries off.
+    public var retries: Int = Int(Int32.max)
+    /// `retry.backoff.ms`: wait before resending a failed batch and before reconnecting; reconnect attempts
+    /// double it up to `retryBackoffMaxMs`.
+    public var retryBackoffMs: Int64 = 100
+    /// `retry.backoff.max.ms` / `reconnect.backoff.max.ms`.
+    public var retryBackoffMaxMs: Int64 = 1_000
     /// Largest Produce request body the producer builds (several partitions' batches), bytes.
     public var maxRequestBytes: Int = 8 * 1024 * 1024
     /// Let the broker create unknown topics (when its `auto.create.topics.enable` allows).

@@ -30,7 +30,8 @@ extension Runnel {
                 With --group G the consumer joins consumer group G instead: partitions are
                 shared with the group's other members (range or roundrobin assignor),
                 reading resumes from the group's committed offsets (--offset earliest or
-                latest applies where there is none), offsets of printed records are
+                latest applies where there is none, like Kafka's auto.offset.reset; to
+                move a group, use `runnel groups reset-offsets`), offsets of printed records are
                 committed every --auto-commit-interval-ms and with --commit-every N, and
                 Ctrl-C commits what was printed and leaves the group.
 
@@ -108,7 +109,9 @@ extension Runnel {
             if group != nil {
                 if !partition.isEmpty { throw ValidationError("--partition cannot be used with --group") }
                 if let offset, !["earliest", "beginning", "latest", "end"].contains(offset.lowercased()) {
-                    throw ValidationError("with --group, --offset must be earliest or latest (for partitions without a commit)")
+                    throw ValidationError(
+                        "--offset with --group only sets where a group without committed offsets starts: earliest or "
+                            + "latest (got '\(offset)'); use `runnel groups reset-offsets` to move a group")
                 }
                 guard PartitionAssignor(rawValue: assignor) != nil else {
                     throw ValidationError("--assignor must be range or roundrobin")
