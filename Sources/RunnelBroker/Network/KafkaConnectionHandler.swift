@@ -14,7 +14,9 @@ import RunnelStorage
 ///
 /// Like Kafka, a connection's requests are processed strictly in order (clients pipeline into the socket and
 /// match responses by correlation id); a long-poll Fetch therefore delays only its own connection. Requests that
-/// arrive meanwhile are queued; above `maxQueuedRequests` the handler stops reading the socket (backpressure).
+/// arrive meanwhile are queued; at `maxQueuedRequests` frames or `maxQueuedBytes` bytes the handler stops reading
+/// the socket (backpressure) until half of that has been processed, so a client pipelining 1 MB produce requests
+/// holds at most a few MB of broker memory (the rest waits in the kernel's socket buffers and the client).
 ///
 /// Loop-bound: every member is touched only on the channel's event loop (NIO handler contract); request work that
 /// completes elsewhere is hopped back with `hop(to:)` before it touches handler state.
@@ -29,12 +31,16 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
 
     /// Frames held while a request is in flight before reading pauses.
     static let maxQueuedRequests = 64
+    /// Bytes of queued frames (not counting the one in flight) at which reading pauses.
+    static let maxQueuedBytes = 4 << 20
 
     private let dispatcher: RequestDispatcher
     private let connectionTracker: ConnectionTracker
     private var logger: Logger
     private var queue: [ByteBuffer] = []
     private var queueHead = 0
+    /// Sum of `readableBytes` of `queue[queueHead...]`.
+    private var queuedBytes = 0
     private var inFlight = false
     private var quiescing = false
     private var closed = false
@@ -59,14 +65,17 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         closed = true
         queue.removeAll()
         queueHead = 0
+        queuedBytes = 0
         connectionTracker.closed(context.channel)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
-        queue.append(unwrapInboundIn(data))
-        if queue.count - queueHead >= Self.maxQueuedRequests, !readPaused {
+        let frame = unwrapInboundIn(data)
+        queuedBytes += frame.readableBytes
+        queue.append(frame)
+        if queue.count - queueHead >= Self.maxQueuedRequests || queuedBytes >= Self.maxQueuedBytes, !readPaused {
             readPaused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
@@ -96,11 +105,14 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         guard !inFlight, !closed, queueHead < queue.count else { return }
         let frame = queue[queueHead]
         queueHead += 1
+        queuedBytes -= frame.readableBytes
         if queueHead > 32, queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
-        if readPaused, !quiescing, queue.count - queueHead < Self.maxQueuedRequests / 2 {
+        if readPaused, !quiescing, queue.count - queueHead < Self.maxQueuedRequests / 2,
+            queuedBytes < Self.maxQueuedBytes / 2
+        {
             readPaused = false
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         }
