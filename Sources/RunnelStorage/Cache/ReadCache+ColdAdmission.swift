@@ -69,7 +69,7 @@ extension ReadCache {
             }
             for copy in copies where state.admit(tp, copy, origin: .read, gated: true) {
                 state.stats.coldAdmissions += 1
-                state.stats.coldAdmittedBytes += copy.bytes?.capacity ?? 0
+                state.stats.coldAdmittedBytes += copy.bytes?.storageCapacity ?? 0
             }
             return state.takeReleased()
         }

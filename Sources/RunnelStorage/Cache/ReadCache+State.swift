@@ -19,7 +19,7 @@ extension ReadCache {
         var lastOffset: Int64
         /// The batch's own copy (an empty buffer in a free slot).
         var bytes: ByteBuffer
-        /// Bytes charged against the budget: `bytes.capacity` (the allocation, a power of two ≥ the batch).
+        /// Bytes charged against the budget: `bytes.storageCapacity` (the allocation, a power of two ≥ the batch).
         var charge: Int
         /// S3-FIFO's 2-bit frequency (0...3); only cold-origin batches earn it.
         var frequency: UInt8
@@ -201,7 +201,7 @@ extension ReadCache {
         mutating func admit(_ tp: TopicPartition, _ batch: CopiedBatch, origin: CacheInsertOrigin, gated: Bool = false)
             -> Bool
         {
-            guard let bytes = batch.bytes, bytes.capacity <= maxBytes else {
+            guard let bytes = batch.bytes, bytes.storageCapacity <= maxBytes else {
                 stats.rejected += 1
                 return false
             }
@@ -213,7 +213,7 @@ extension ReadCache {
                 return false
             }
             removeOverlapping(partitionSlot, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset)
-            let charge = bytes.capacity
+            let charge = bytes.storageCapacity
             var queue = QueueID.probation
             if origin == .append {
                 queue = .main

@@ -48,7 +48,7 @@ extension ReadCache {
                     let entry = state.entries[Int(slot)]
                     if entry.queue != id { problems.append("\(name): slot \(slot) says it is in \(entry.queue)") }
                     if entry.older != previous { problems.append("\(name): slot \(slot) has a broken back link") }
-                    if entry.charge != entry.bytes.capacity { problems.append("slot \(slot): charge != capacity") }
+                    if entry.charge != entry.bytes.storageCapacity { problems.append("slot \(slot): charge != storage capacity") }
                     bytes += entry.charge
                     count += 1
                     queuedSlots.insert(slot)

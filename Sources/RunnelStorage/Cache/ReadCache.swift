@@ -62,13 +62,15 @@ public struct CachedBatches: Sendable {
 ///
 /// **Memory accounting is exact.** The budget counts the bytes of batch storage the cache owns, and `bytes` never
 /// exceeds `maxBytes`: admission evicts first and refuses a batch whose storage is larger than the whole budget.
-/// Each batch is copied once, outside the lock, into a buffer of its own, and is charged that buffer's `capacity`:
+/// Each batch is copied once, outside the lock, into a buffer of its own, and is charged that buffer's storage:
 /// NIO allocates storage in powers of two, so a 5 000-byte batch is charged 8 192, which is what `malloc` holds
 /// for it (on average about 1.4x the batch bytes for sizes spread over a range).
 /// Copying (rather than keeping a slice of the caller's buffer) is what makes the count exact: a slice keeps its
 /// whole backing storage alive, which for an append is the producer's request (other partitions' batches, the
 /// request header) and for a disk read the whole read buffer, and it would let one cached batch pin its
-/// neighbours after they are evicted. One `memcpy` per appended batch is cheap next to the append's `pwrite`.
+/// neighbours after they are evicted. The exception is a buffer that holds exactly one batch in storage no larger
+/// than that batch's power of two — the append path's private copy of a one-batch-per-partition request, which is
+/// what clients send: it is kept as it is, charged its whole storage, with no copy.
 /// Metadata (about 100 bytes per batch, the ghost's keys) is not counted; the ghost is bounded by the budget's
 /// bytes and by the number of cached batches.
 ///
@@ -254,6 +256,12 @@ public final class ReadCache: Sendable {
             guard !overflow, last <= lastOffset else { return nil }
             if size > maxBytes {
                 batches.append(CopiedBatch(baseOffset: header.baseOffset, lastOffset: last, bytes: nil))
+            } else if batches.isEmpty, index == bytes.readerIndex, size == bytes.readableBytes,
+                bytes.readerIndex == 0, bytes.storageCapacity <= max(size, 1).nextPowerOf2ClampedForCache()
+            {
+                // The buffer is exactly this batch in storage of its own (the append path's private, validated
+                // copy of a one-batch request, the usual case): keep it, charged its whole storage — no copy.
+                batches.append(CopiedBatch(baseOffset: header.baseOffset, lastOffset: last, bytes: bytes))
             } else if let view = bytes.getSlice(at: index, length: size) {
                 var copy = ByteBufferAllocator().buffer(capacity: size)
                 copy.writeImmutableBuffer(view)
@@ -274,4 +282,13 @@ struct CopiedBatch {
     var baseOffset: Int64
     var lastOffset: Int64
     var bytes: ByteBuffer?
+}
+
+extension Int {
+    /// The power of two NIO rounds a `size`-byte allocation up to (the storage a fresh buffer of `size` gets).
+    fileprivate func nextPowerOf2ClampedForCache() -> Int {
+        guard self > 1 else { return 1 }
+        let shift = Int.bitWidth - (self - 1).leadingZeroBitCount
+        return shift >= Int.bitWidth - 1 ? Int(UInt32.max) : 1 << shift
+    }
 }

@@ -107,6 +107,20 @@ import Testing
         #expect(cache.invariantViolations().isEmpty)
     }
 
+    @Test func aBufferHoldingExactlyOneBatchInItsOwnStorageIsKeptWithoutACopy() {
+        let cache = ReadCache(maxBytes: 1 << 20)
+        let source = cacheBatch(0, records: 2)
+        var own = ByteBufferAllocator().buffer(capacity: source.readableBytes)  // like the append path's copy
+        own.writeImmutableBuffer(source)
+        let ownAddress = own.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        cache.insert(tp, batch: own, origin: .append)
+        let hit = cache.read(tp, from: 0, maxBytes: .max)?.chunks.first
+        #expect(hit?.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == ownAddress)
+        #expect(cache.stats.bytes == own.storageCapacity)
+        #expect(hit == source)
+        #expect(cache.invariantViolations().isEmpty)
+    }
+
     @Test func batchLargerThanTheBudgetIsRejected() {
         let batch = cacheBatch(0, records: 10, valueSize: 200)
         let cache = ReadCache(maxBytes: charge(of: batch) - 1)
