@@ -278,6 +278,8 @@ def test_admin_clients_list_describe_lag_and_delete_groups(broker, topic_name, p
     assert desc.state == ConsumerGroupState.STABLE and desc.partition_assignor == "range", desc
     assert len(desc.members) == 2
     assert sorted(tp.partition for m in desc.members for tp in m.assignment.topic_partitions) == [0, 1, 2, 3]
+    # Kafka reports each member's host as "/<ip>" (what kafka-consumer-groups prints in its HOST column).
+    assert {m.host for m in desc.members} == {"/127.0.0.1"}, [m.host for m in desc.members]
     assert futures[idle].result(30).state == ConsumerGroupState.EMPTY
     [fut] = cadmin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(idle)],
                                                request_timeout=15).values()

@@ -69,9 +69,9 @@ enum GroupCoordinatorWiring {
                 }),
             AnyApiHandler(
                 GroupApiHandler<JoinGroupRequest>(advertisedVersions: 0...9) { request, context in
-                    // The connection's peer address is not in RequestContext yet; Kafka reports "/<ip>".
                     await coordinator.handleJoinGroup(
-                        request, version: context.version, clientId: context.header.clientId, clientHost: "")
+                        request, version: context.version, clientId: context.header.clientId,
+                        clientHost: context.clientHost)
                 }),
             AnyApiHandler(
                 GroupApiHandler<HeartbeatRequest>(advertisedVersions: 0...4) { request, context in

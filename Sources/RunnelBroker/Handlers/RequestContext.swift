@@ -10,6 +10,8 @@ struct RequestContext: Sendable {
     var logger: Logger
     /// Completes when the client's connection closes (a parked long poll then stops waiting).
     var connectionClosed: EventLoopFuture<Void>
+    /// The client's IP address as Kafka reports it in DescribeGroups ("/127.0.0.1"); "" when unknown.
+    var clientHost: String = ""
 
     var version: Int16 { header.apiVersion }
 }

@@ -26,8 +26,11 @@ final class RequestDispatcher: Sendable {
     func serves(_ api: ApiKey) -> Bool { handlers[api] != nil }
 
     /// - Parameter connectionClosed: the connection's close future.
-    func handle(frame: ByteBuffer, eventLoop: any EventLoop, connectionClosed: EventLoopFuture<Void>, logger: Logger)
-        -> EventLoopFuture<RequestOutcome>
+    /// - Parameter clientHost: the peer's address as Kafka prints it ("/127.0.0.1"), "" when unknown.
+    func handle(
+        frame: ByteBuffer, eventLoop: any EventLoop, connectionClosed: EventLoopFuture<Void>, logger: Logger,
+        clientHost: String = ""
+    ) -> EventLoopFuture<RequestOutcome>
     {
         let start = frame.readerIndex
         guard let rawKey = frame.getInteger(at: start, as: Int16.self),
@@ -58,7 +61,8 @@ final class RequestDispatcher: Sendable {
         requestLogger[metadataKey: "api"] = "\(apiKey.name)v\(version)"
         requestLogger[metadataKey: "correlation.id"] = "\(correlationId)"
         let context = RequestContext(
-            header: header, eventLoop: eventLoop, logger: requestLogger, connectionClosed: connectionClosed)
+            header: header, eventLoop: eventLoop, logger: requestLogger, connectionClosed: connectionClosed,
+            clientHost: clientHost)
         return handler.run(reader, context)
     }
 

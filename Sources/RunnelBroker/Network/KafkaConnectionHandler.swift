@@ -47,6 +47,8 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private var readPaused = false
     private let metrics: BrokerMetrics?
     private var instruments: [ApiKey: BrokerMetrics.RequestInstruments] = [:]
+    /// "/<ip>" of the peer, as Kafka reports a member's host in DescribeGroups.
+    private var clientHost = ""
 
     init(dispatcher: RequestDispatcher, connectionTracker: ConnectionTracker, logger: Logger, metrics: BrokerMetrics? = nil) {
         self.dispatcher = dispatcher
@@ -56,7 +58,10 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let remote = context.channel.remoteAddress { logger[metadataKey: "peer"] = "\(remote)" }
+        if let remote = context.channel.remoteAddress {
+            logger[metadataKey: "peer"] = "\(remote)"
+            if let ip = remote.ipAddress { clientHost = "/" + ip }
+        }
         connectionTracker.opened(context.channel)
         context.fireChannelActive()
     }
@@ -120,7 +125,8 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let eventLoop = context.eventLoop
         let started = NIODeadline.now()
         let future = dispatcher.handle(
-            frame: frame, eventLoop: eventLoop, connectionClosed: context.channel.closeFuture, logger: logger)
+            frame: frame, eventLoop: eventLoop, connectionClosed: context.channel.closeFuture, logger: logger,
+            clientHost: clientHost)
         future.hop(to: eventLoop).assumeIsolated().whenComplete { result in
             self.inFlight = false
             self.record(result, frame: frame, started: started)
