@@ -98,7 +98,8 @@ public actor Broker {
                 let host = listener.host.isEmpty ? "0.0.0.0" : listener.host
                 let channel = try await Self.bootstrap(
                     group: group, dispatcher: dispatcher, tracker: tracker,
-                    maxFrameBytes: configuration.socketRequestMaxBytes, logger: logger, metrics: metrics
+                    maxFrameBytes: configuration.socketRequestMaxBytes,
+                    maxIdleMs: configuration.connectionsMaxIdleMs, logger: logger, metrics: metrics
                 ).bind(host: host, port: listener.port).get()
                 channels.append(channel)
                 let address = channel.localAddress
@@ -276,7 +277,7 @@ public actor Broker {
 
     private static func bootstrap(
         group: MultiThreadedEventLoopGroup, dispatcher: RequestDispatcher, tracker: ConnectionTracker,
-        maxFrameBytes: Int, logger: Logger, metrics: BrokerMetrics
+        maxFrameBytes: Int, maxIdleMs: Int64, logger: Logger, metrics: BrokerMetrics
     ) -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -285,6 +286,12 @@ public actor Broker {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if maxIdleMs > 0 {
+                        // Fires IdleStateEvent after maxIdleMs with nothing read or written; the connection
+                        // handler closes the connection then (connections.max.idle.ms).
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(allTimeout: .milliseconds(maxIdleMs)))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(maximumFrameBytes: maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(

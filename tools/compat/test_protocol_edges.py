@@ -173,3 +173,16 @@ def test_deleted_then_recreated_topic_starts_empty(broker, topic_name):
     assert produce("confluent", broker.bootstrap, topic_name, [Rec(b"new", None)]) == [(0, 0)]
     got = consume("kafka-python", broker.bootstrap, topic_name, [0], expected=1)
     assert [g.value for g in got] == [b"new"]
+
+
+def test_idle_connections_are_closed_after_connections_max_idle_ms(broker_factory):
+    b = broker_factory(overrides={"connections.max.idle.ms": 600})
+    with Connection(b.bootstrap) as idle, Connection(b.bootstrap) as busy:
+        assert idle.api_versions() and busy.api_versions()
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:      # the busy connection talks every 200 ms: it stays open
+            time.sleep(0.2)
+            assert busy.api_versions()
+        idle.sock.settimeout(5)
+        assert idle.sock.recv(1) == b"", "an idle connection must be closed by the broker"
+        assert busy.api_versions()

@@ -79,7 +79,7 @@ public struct BrokerConfigKey: Sendable, Hashable {
         .init("socket.send.buffer.bytes", .int, "102400", used: false),
         .init("socket.receive.buffer.bytes", .int, "102400", used: false),
         .init("socket.request.max.bytes", .int, "104857600"),
-        .init("connections.max.idle.ms", .long, "600000", used: false),
+        .init("connections.max.idle.ms", .long, "600000"),
         .init("queued.max.requests", .int, "500", used: false),
         .init("fetch.max.bytes", .int, "57671680"),
         // The Prometheus/health HTTP endpoint (GET /metrics, GET /health): `host:port` (`[::1]:9644` for IPv6,

@@ -38,6 +38,9 @@ public struct BrokerConfiguration: Sendable {
     /// Budget of the broker-wide read cache of record batches, bytes (`log.cache.max.bytes`; ≤ 0 disables it).
     public let logCacheMaxBytes: Int
     public let logRetentionCheckIntervalMs: Int64
+    /// A client connection with no bytes read or written for this long is closed (`connections.max.idle.ms`,
+    /// Kafka's default 10 minutes); ≤ 0 never closes idle connections.
+    public let connectionsMaxIdleMs: Int64
     public let logFlushOffsetCheckpointIntervalMs: Int64
     /// The cluster id reported in Metadata/DescribeCluster (`cluster.id`; else one persisted in meta.properties).
     public let clusterId: String?
@@ -148,6 +151,7 @@ public struct BrokerConfiguration: Sendable {
         fetchMaxBytes = Int(try lookup.int32("fetch.max.bytes"))
         logCacheMaxBytes = Int(clamping: try lookup.int64("log.cache.max.bytes"))
         logRetentionCheckIntervalMs = try lookup.int64("log.retention.check.interval.ms")
+        connectionsMaxIdleMs = try lookup.int64("connections.max.idle.ms")
         logFlushOffsetCheckpointIntervalMs = try lookup.int64("log.flush.offset.checkpoint.interval.ms")
         clusterId = lookup.string("cluster.id")
         producerIdExpirationMs = try lookup.int64("producer.id.expiration.ms")

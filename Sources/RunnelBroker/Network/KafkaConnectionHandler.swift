@@ -88,6 +88,16 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            // connections.max.idle.ms passed with nothing read or written: close, as Kafka does. A request still
+            // being worked on (a long poll cannot outlast the idle time, but a slow disk might) keeps it open.
+            if !inFlight, queueHead == queue.count {
+                logger.debug("closing idle connection (connections.max.idle.ms)")
+                closed = true
+                context.close(promise: nil)
+            }
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             quiescing = true
             // Finish what was received, but read nothing more.
