@@ -37,9 +37,10 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     private let dispatcher: RequestDispatcher
     private let connectionTracker: ConnectionTracker
     private var logger: Logger
-    private var queue: [ByteBuffer] = []
-    private var queueHead = 0
-    /// Sum of `readableBytes` of `queue[queueHead...]`.
+    /// Frames not yet started. A ring buffer so a dequeued frame is released at once: a frame is a slice of the
+    /// decoder's cumulation buffer and pins its whole storage (often 2x a 1 MB request) until released.
+    private var queue = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    /// Sum of `readableBytes` of `queue`.
     private var queuedBytes = 0
     private var inFlight = false
     private var quiescing = false
@@ -69,7 +70,6 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         queue.removeAll()
-        queueHead = 0
         queuedBytes = 0
         connectionTracker.closed(context.channel)
         context.fireChannelInactive()
@@ -80,7 +80,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         queuedBytes += frame.readableBytes
         queue.append(frame)
-        if queue.count - queueHead >= Self.maxQueuedRequests || queuedBytes >= Self.maxQueuedBytes, !readPaused {
+        if queue.count >= Self.maxQueuedRequests || queuedBytes >= Self.maxQueuedBytes, !readPaused {
             readPaused = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
@@ -91,7 +91,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
         if event is IdleStateHandler.IdleStateEvent {
             // connections.max.idle.ms passed with nothing read or written: close, as Kafka does. A request still
             // being worked on (a long poll cannot outlast the idle time, but a slow disk might) keeps it open.
-            if !inFlight, queueHead == queue.count {
+            if !inFlight, queue.isEmpty {
                 logger.debug("closing idle connection (connections.max.idle.ms)")
                 closed = true
                 context.close(promise: nil)
@@ -102,7 +102,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
             quiescing = true
             // Finish what was received, but read nothing more.
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-            if !inFlight, queueHead == queue.count { context.close(promise: nil) }
+            if !inFlight, queue.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -117,15 +117,9 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
     // MARK: - Request loop
 
     private func processNext(context: ChannelHandlerContext) {
-        guard !inFlight, !closed, queueHead < queue.count else { return }
-        let frame = queue[queueHead]
-        queueHead += 1
+        guard !inFlight, !closed, let frame = queue.popFirst() else { return }
         queuedBytes -= frame.readableBytes
-        if queueHead > 32, queueHead * 2 > queue.count {
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
-        if readPaused, !quiescing, queue.count - queueHead < Self.maxQueuedRequests / 2,
+        if readPaused, !quiescing, queue.count < Self.maxQueuedRequests / 2,
             queuedBytes < Self.maxQueuedBytes / 2
         {
             readPaused = false
@@ -157,7 +151,7 @@ final class KafkaConnectionHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
-            if self.quiescing, self.queueHead == self.queue.count {
+            if self.quiescing, self.queue.isEmpty {
                 self.closed = true
                 context.close(promise: nil)
                 return
