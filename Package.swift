@@ -170,7 +170,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RunnelBrokerTests",
-            dependencies: ["RunnelBroker", "RunnelProtocol", "RunnelStorage", "RunnelRecords", "TestSupport"],
+            dependencies: [
+                "RunnelBroker", "RunnelProtocol", "RunnelStorage", "RunnelRecords", "TestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]
