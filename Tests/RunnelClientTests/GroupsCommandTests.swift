@@ -3,6 +3,25 @@ import RunnelClient
 import TestSupport
 import Testing
 
+/// `--by-duration` parsing: Java's `Duration.parse` forms that kafka-consumer-groups.sh accepts.
+struct ISO8601DurationTests {
+    @Test func parsesDaysHoursMinutesAndFractionalSeconds() {
+        #expect(ISO8601Duration(parsing: "PT15M")?.milliseconds == 900_000)
+        #expect(ISO8601Duration(parsing: "P1DT12H")?.milliseconds == 129_600_000)
+        #expect(ISO8601Duration(parsing: "P2D")?.milliseconds == 172_800_000)
+        #expect(ISO8601Duration(parsing: "pt1h30m5.25s")?.milliseconds == 5_405_250)
+        #expect(ISO8601Duration(parsing: "PT0S")?.milliseconds == 0)
+    }
+
+    @Test func rejectsMalformedDurations() {
+        for text in ["", "P", "PT", "15M", "PT15", "P1H", "PT1D", "PT1M1H", "PT1H1H", "PT-1H", "PT1.S", "PT1.5M",
+            "P99999999999999999999D", "PT1H ", "P1DT"]
+        {
+            #expect(ISO8601Duration(parsing: text) == nil, "\(text)")
+        }
+    }
+}
+
 /// `--to-datetime` parsing: the forms kafka-consumer-groups.sh accepts, and rejections.
 struct ISO8601DateTimeTests {
     private func utcMs(_ text: String) -> Int64? {
@@ -160,6 +179,13 @@ struct OffsetResetPlanTests {
             let planned = dry.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
             #expect(planned.last == ["billing", "ev", "1", "4", "2"])
 
+            // --by-duration: every record is newer than an hour ago, so the plan is the log start (0).
+            let byDuration = try await CLI.run(
+                ["groups", "reset-offsets", "--group", "billing", "--topic", "ev:1", "--by-duration", "PT1H"] + server)
+            #expect(byDuration.status == 0, "\(byDuration.stderr)")
+            let durationPlan = byDuration.stdoutText.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(durationPlan.last == ["billing", "ev", "1", "4", "0"], "\(byDuration.stdoutText)")
+
             let executed = try await CLI.run(
                 ["groups", "reset-offsets", "--group", "billing", "--topic", "ev:1", "--to-offset", "7", "--execute"]
                     + server)
@@ -195,6 +221,10 @@ struct OffsetResetPlanTests {
             (
                 ["groups", "reset-offsets", "--group", "g", "--all-topics", "--to-datetime", "soon"],
                 "--to-datetime expects ISO 8601"
+            ),
+            (
+                ["groups", "reset-offsets", "--group", "g", "--all-topics", "--by-duration", "1h"],
+                "--by-duration expects an ISO 8601 duration"
             ),
             (
                 ["groups", "reset-offsets", "--group", "g", "--all-topics", "--to-latest", "--dry-run", "--execute"],

@@ -27,6 +27,8 @@ extension Runnel.Groups {
                                       (ISO 8601: YYYY-MM-DDTHH:mm:SS.sss, zone Z or +HH:MM
                                       optional, local time without one); the log end
                                       offset if no record is that new
+                  --by-duration D     like --to-datetime, for the time D ago (ISO 8601
+                                      duration PnDTnHnMnS: PT30M, P1DT12H)
                 New offsets are clamped to [log start, log end], as Kafka does.
 
                 As in Kafka, only a group without active members (state Empty, or a group
@@ -42,6 +44,8 @@ extension Runnel.Groups {
                       --shift-by -100 --execute
                   runnel groups reset-offsets --group billing --topic events \\
                       --to-datetime 2026-01-31T12:00:00Z
+                  runnel groups reset-offsets --group billing --all-topics \\
+                      --by-duration PT1H --execute
                   runnel groups reset-offsets --group billing --all-topics \\
                       --to-latest --execute --json
                 """)
@@ -76,6 +80,13 @@ extension Runnel.Groups {
             help: ArgumentHelp("Reset to the first record at or after this ISO 8601 time.", valueName: "datetime"))
         var toDatetime: String?
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Reset to the first record at or after this long ago (ISO 8601 duration, e.g. PT30M, P1DT12H).",
+                valueName: "duration"))
+        var byDuration: String?
+
         @Flag(name: .long, help: "Only print the plan (the default).") var dryRun = false
         @Flag(name: .long, help: "Commit the plan.") var execute = false
         @Flag(name: .long, help: "Print the plan as JSON.") var json = false
@@ -86,10 +97,13 @@ extension Runnel.Groups {
                 throw ValidationError("name the partitions to reset: --topic T[:P,P...] (repeatable) or --all-topics")
             }
             _ = try parsedTopics()
-            let targets = [toEarliest, toLatest, toOffset != nil, shiftBy != nil, toDatetime != nil].filter { $0 }
+            let targets = [
+                toEarliest, toLatest, toOffset != nil, shiftBy != nil, toDatetime != nil, byDuration != nil,
+            ].filter { $0 }
             guard targets.count == 1 else {
                 throw ValidationError(
-                    "give exactly one of --to-earliest, --to-latest, --to-offset N, --shift-by N, --to-datetime T")
+                    "give exactly one of --to-earliest, --to-latest, --to-offset N, --shift-by N, --to-datetime T, "
+                        + "--by-duration D")
             }
             if let toOffset, toOffset < 0 { throw ValidationError("--to-offset must be >= 0") }
             _ = try spec()
@@ -130,6 +144,13 @@ extension Runnel.Groups {
                     parsed.epochMilliseconds { wallClockMs in
                         TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: Double(wallClockMs) / 1000))
                     })
+            }
+            if let byDuration {
+                guard let duration = ISO8601Duration(parsing: byDuration) else {
+                    throw ValidationError(
+                        "--by-duration expects an ISO 8601 duration PnDTnHnMnS like PT30M or P1DT12H; got '\(byDuration)'")
+                }
+                return .timestamp(Int64(Date().timeIntervalSince1970 * 1000) - duration.milliseconds)
             }
             throw ValidationError("no reset target given")
         }
