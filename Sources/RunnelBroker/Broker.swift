@@ -265,6 +265,7 @@ public actor Broker {
             AnyApiHandler(CreatePartitionsHandler(broker: context)),
             AnyApiHandler(IncrementalAlterConfigsHandler(broker: context)),
             AnyApiHandler(DescribeClusterHandler(broker: context)),
+            AnyApiHandler(DescribeLogDirsHandler(broker: context)),
             AnyApiHandler(OffsetForLeaderEpochHandler(broker: context)),
         ]
         handlers += GroupCoordinatorWiring.handlers(context: context)  // group APIs (Coordinator/)

@@ -106,7 +106,8 @@ import Testing
             let describe = try await CLI.run(["topics", "describe", "admin"] + server)
             #expect(describe.stdoutText.contains("Partitions: 4"))
             #expect(describe.stdoutText.contains("Partition: 1\tLeader: 1"))
-            #expect(describe.stdoutText.contains("Earliest: 0\tLatest: 2\tRecords: 2"))
+            #expect(describe.stdoutText.contains("Earliest: 0\tLatest: 2\tRecords: 2\tSize: "))  // DescribeLogDirs
+            #expect(describe.stdoutText.contains("Records: 0\tSize: 0"))
             #expect(describe.stdoutText.contains("retention.ms=120000"))
             #expect(try await CLI.run(["topics", "list"] + server).stdoutText.split(separator: "\n").contains("admin"))
 

@@ -467,3 +467,21 @@ def test_kafka_python_describe_broker_configs(kp_admin):
                                           config_filter="all")
     configs = described["broker"][str(node_id)]
     assert configs["message.max.bytes"]["value"] == "1048588"
+
+
+def test_kafka_python_describe_log_dirs_reports_partition_sizes(kp_admin, broker):
+    topic = unique("kp-logdirs")
+    kp_admin.create_topics({topic: {"num_partitions": 2, "replication_factor": 1}})
+    wait_until(lambda: topic in kp_admin.list_topics(), what="topic listed")
+    produce("kafka-python", broker.bootstrap, topic, [Rec(b"x" * 100, partition=1) for _ in range(10)])
+    [entry] = kp_admin.describe_log_dirs({topic: [0, 1]})
+    [log_dir] = entry["log_dirs"]
+    assert log_dir["error_code"] == 0 and log_dir["log_dir"] == str(broker.data_dir.resolve()), log_dir
+    sizes = {p["partition_index"]: p["partition_size"] for t in log_dir["topics"] if t["name"] == topic
+             for p in t["partitions"]}
+    on_disk = {p: sum(f.stat().st_size for f in (broker.data_dir / f"{topic}-{p}").glob("*.log")) for p in (0, 1)}
+    assert sizes == on_disk and sizes[0] == 0 and sizes[1] > 1000, (sizes, on_disk)
+    assert log_dir.get("total_bytes", 1) > 0 and log_dir.get("usable_bytes", 1) > 0, log_dir
+    # Everything (topics null) includes the topic; an unknown topic is left out, as Kafka does.
+    [everything] = kp_admin.describe_log_dirs()
+    assert topic in {t["name"] for d in everything["log_dirs"] for t in d["topics"]}
