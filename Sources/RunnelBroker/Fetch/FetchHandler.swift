@@ -67,6 +67,13 @@ struct FetchHandler {
         let eventLoop = context.eventLoop
         let connectionClosed = context.connectionClosed
         let hangUps = self.hangUps
+        // A read that must go to the files (offset-index lookup, 61-byte header preads: catch-up readers) runs on
+        // the thread pool; reads the cache serves (tail readers) stay on the event loop. If the pool is stopping,
+        // the read runs here as before. Used for the first read and for every re-read of a long poll.
+        let readWhereItBelongs: @Sendable () -> EventLoopFuture<LongPoll.ReadResult> = {
+            guard Self.needsDisk(targets, broker: broker) else { return eventLoop.makeSucceededFuture(read()) }
+            return broker.runBlocking(on: eventLoop, read).flatMapError { _ in eventLoop.makeSucceededFuture(read()) }
+        }
         let respond: @Sendable (LongPoll.ReadResult) -> EventLoopFuture<RequestOutcome> = { first in
             if maxWaitMs <= 0 || first.bytes >= minBytes || first.hasError || broker.isShuttingDown {
                 return eventLoop.makeSucceededFuture(encode(first.topics))
@@ -75,7 +82,7 @@ struct FetchHandler {
             let poll = LongPoll(
                 eventLoop: eventLoop, waiters: broker.fetchWaiters, partitions: partitions,
                 isSatisfied: { result in result.bytes >= minBytes || result.hasError || broker.isShuttingDown },
-                read: read, encode: encode)
+                read: readWhereItBelongs, encode: encode)
             let answer = poll.start(maxWaitMs: Int64(maxWaitMs))
             // A client that hangs up stops the wait at once instead of holding a waiter until max_wait_ms (one
             // close-future callback per connection: see FetchHangUps).
@@ -83,14 +90,7 @@ struct FetchHandler {
             answer.whenComplete { _ in hangUps.release(token, closed: connectionClosed) }
             return answer
         }
-        // A first read that must go to the files (offset-index lookup, 61-byte header preads: catch-up readers)
-        // runs on the thread pool; reads the cache serves (tail readers) stay on the event loop. If the pool is
-        // stopping, the read runs here as before.
-        if Self.needsDisk(targets, broker: broker) {
-            return broker.runBlocking(on: eventLoop, read).map(Optional.some).recover { _ in nil }
-                .flatMap { respond($0 ?? read()) }
-        }
-        return respond(read())
+        return readWhereItBelongs().flatMap(respond)
     }
 
     /// Whether some target's read would go to the segment files (a cache miss inside its log).

@@ -44,6 +44,4 @@ final class FetchHangUps: Sendable {
         _ = state.withLock { $0.connections[key]?.removeValue(forKey: token) }
     }
 
-    /// Connections with an entry (tests, diagnostics).
-    var watchedConnections: Int { state.withLock { $0.connections.count } }
 }

@@ -16,14 +16,16 @@ final class LongPoll: Sendable {
     private let waiters: FetchWaiters
     private let partitions: [TopicPartition]
     private let isSatisfied: @Sendable (ReadResult) -> Bool
-    private let read: @Sendable () -> ReadResult
+    /// Reads every partition once; completes on `eventLoop` (the caller runs disk reads on the thread pool).
+    private let read: @Sendable () -> EventLoopFuture<ReadResult>
     private let encode: @Sendable ([FetchTopicResult]) -> RequestOutcome
     private let promise: EventLoopPromise<RequestOutcome>
     private let state: NIOLoopBoundBox<State>
 
     init(
         eventLoop: any EventLoop, waiters: FetchWaiters, partitions: [TopicPartition],
-        isSatisfied: @escaping @Sendable (ReadResult) -> Bool, read: @escaping @Sendable () -> ReadResult,
+        isSatisfied: @escaping @Sendable (ReadResult) -> Bool,
+        read: @escaping @Sendable () -> EventLoopFuture<ReadResult>,
         encode: @escaping @Sendable ([FetchTopicResult]) -> RequestOutcome
     ) {
         self.eventLoop = eventLoop
@@ -44,7 +46,7 @@ final class LongPoll: Sendable {
             eventLoop.execute { self.recheck() }
         }
         state.value.timeout = eventLoop.scheduleTask(in: .milliseconds(maxWaitMs)) { [self] in
-            self.finish(with: self.read())
+            self.finishWithFreshRead()
         }
         // An append between the first read and the registration would otherwise be missed.
         recheck()
@@ -61,14 +63,20 @@ final class LongPoll: Sendable {
     }
 
     private func finishIfWaiting() {
+        finishWithFreshRead()
+    }
+
+    /// Answers with what a new read finds (timeout, hang-up, shutdown).
+    private func finishWithFreshRead() {
         guard !state.value.completed else { return }
-        finish(with: read())
+        read().whenSuccess { [self] result in self.finish(with: result) }
     }
 
     private func recheck() {
         guard !state.value.completed else { return }
-        let result = read()
-        if isSatisfied(result) { finish(with: result) }
+        read().whenSuccess { [self] result in
+            if self.isSatisfied(result) { self.finish(with: result) }
+        }
     }
 
     private func finish(with result: ReadResult) {

@@ -12,7 +12,8 @@ import RunnelStorage
 ///
 /// `topics` null asks for every partition; requested topics or partitions that do not exist are left out, as Kafka
 /// does. `offsetLag` is 0 and `isFutureKey` false (no replica moves on one broker); v4 adds the file system's total
-/// and usable bytes (`statvfs`; -1 if it fails). The partition sizes are sums the logs keep, so this reads no files.
+/// and usable bytes (`statvfs`; -1 if it fails). The partition sizes are sums the logs keep in memory; `realpath`
+/// and `statvfs` still ask the file system, so the answer is built on the thread pool, not the event loop.
 struct DescribeLogDirsHandler: ApiHandler {
     typealias Request = DescribeLogDirsRequest
     var advertisedVersions: ClosedRange<Int16> { 1...4 }
@@ -20,6 +21,13 @@ struct DescribeLogDirsHandler: ApiHandler {
 
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) -> EventLoopFuture<DescribeLogDirsResponse?> {
         let topics = broker.topics
+        let version = context.version
+        return broker.runBlocking(on: context.eventLoop) { Self.describe(request, version: version, topics: topics) }
+    }
+
+    static func describe(_ request: DescribeLogDirsRequest, version: Int16, topics: TopicManager)
+        -> DescribeLogDirsResponse?
+    {
         var wanted: [(name: String, partitions: [Int32])] = []
         if let requested = request.topics {
             for entry in requested {
@@ -33,7 +41,7 @@ struct DescribeLogDirsHandler: ApiHandler {
         }
         var result = DescribeLogDirsResponse.DescribeLogDirsResult()
         result.errorCode = 0
-        result.logDir = Self.absolutePath(topics.logManager.directory)
+        result.logDir = absolutePath(topics.logManager.directory)
         for (name, partitions) in wanted {
             var topic = DescribeLogDirsResponse.DescribeLogDirsTopic()
             topic.name = name
@@ -48,12 +56,12 @@ struct DescribeLogDirsHandler: ApiHandler {
             }
             if !topic.partitions.isEmpty { result.topics.append(topic) }
         }
-        if context.version >= 4 { (result.totalBytes, result.usableBytes) = Self.fileSystemBytes(result.logDir) }
+        if version >= 4 { (result.totalBytes, result.usableBytes) = fileSystemBytes(result.logDir) }
         var response = DescribeLogDirsResponse()
         response.throttleTimeMs = 0
         response.errorCode = 0
         response.results = [result]
-        return context.eventLoop.makeSucceededFuture(response)
+        return response
     }
 
     /// `path` made absolute (Kafka reports the configured directory as an absolute path).

@@ -55,14 +55,13 @@ struct MetadataHandler: ApiHandler {
         } else {
             response.topics = (request.topics ?? []).map { requested in
                 if let name = requested.name {
-                    if let reason = TopicName.validationError(name) {
-                        _ = reason
+                    if TopicName.validationError(name) != nil {
                         return errorTopic(name: name, id: .zero, code: .invalidTopicException)
                     }
                     if let topic = broker.topics.topic(name) { return describe(topic) }
                     return errorTopic(name: name, id: .zero, code: failures[name] ?? .unknownTopicOrPartition)
                 }
-                if let topic = broker.topics.store.topic(id: requested.topicId) { return describe(topic) }
+                if let topic = broker.topics.topic(id: requested.topicId) { return describe(topic) }
                 return errorTopic(name: nil, id: requested.topicId, code: .unknownTopicId)
             }
         }

@@ -35,6 +35,11 @@ public final class TopicManager: Sendable {
         if creating.withLock({ $0.contains(name) }) { return nil }
         return store.topic(name)
     }
+    /// The topic with `id`, hidden while its logs are being created (as `topic(_:)`).
+    func topic(id: KafkaUUID) -> TopicMetadata? {
+        guard let topic = store.topic(id: id), !creating.withLock({ $0.contains(topic.name) }) else { return nil }
+        return topic
+    }
     public func allTopics() -> [TopicMetadata] {
         let hidden = creating.withLock { $0 }
         let all = store.allTopics()

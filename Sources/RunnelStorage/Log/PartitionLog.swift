@@ -146,16 +146,20 @@ public final class PartitionLog: Sendable {
         -> AppendInfo
     {
         let config = state.withLock { $0.config }
-        let prepared = try AppendValidator.prepare(batches, config: config, origin: origin, now: now)
+        var prepared = try AppendValidator.prepare(batches, config: config, origin: origin, now: now)
+        // Take the buffer out of `prepared` so it has one owner: patching offsets then writes in place instead of
+        // copying the whole payload (ByteBuffer copies on write when its storage is shared).
+        var buffer = prepared.buffer
+        prepared.buffer = ByteBuffer()
+        let preparedBatches = prepared.batches
         let logAppendTime = config.messageTimestampType == .logAppendTime ? now : -1
         return try state.withLock { (state) throws(StorageError) -> AppendInfo in
             guard !state.isClosed else { throw .logClosed(topicPartition) }
-            var buffer = prepared.buffer
             let firstOffset = state.logEndOffset
             var next = firstOffset
             var summaries: [BatchSummary] = []
-            summaries.reserveCapacity(prepared.batches.count)
-            for (index, header) in prepared.batches {
+            summaries.reserveCapacity(preparedBatches.count)
+            for (index, header) in preparedBatches {
                 buffer.setBatchBaseOffset(next, at: index)
                 buffer.setBatchPartitionLeaderEpoch(0, at: index)
                 let lastOffset = next + Int64(header.lastOffsetDelta)

@@ -141,7 +141,7 @@ extension Runnel {
             if let retries { configuration.retries = retries }
             configuration.retryBackoffMs = retryBackoffMs
             // Idempotence caps in-flight requests at 5 (the broker keeps 5 batches of state per producer).
-            configuration.maxInFlightRequests = configuration.usesIdempotence ? 5 : 20
+            configuration.maxInFlightRequests = configuration.usesIdempotence ? ProducerConfiguration.maxIdempotentInFlight : 20
             let headers = try parseKeyValues(header, option: "--header").map {
                 RecordHeader(key: $0.0, utf8Value: $0.1)
             }
